@@ -1,0 +1,5 @@
+"""Allow `python -m cocvm`."""
+
+from cocvm.cli.main import main
+
+main()

@@ -1,0 +1,1 @@
+"""The `cocvm` command line: serve, images import and export, database upgrade."""

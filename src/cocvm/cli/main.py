@@ -1,0 +1,27 @@
+"""Entry point of the `cocvm` command and its command groups."""
+
+from __future__ import annotations
+
+import click
+
+from cocvm import __version__
+from cocvm.cli.database import db
+from cocvm.cli.i18n import _
+from cocvm.cli.images import images
+from cocvm.cli.serve import serve
+
+
+@click.group(help=_("cocvm: a JD Cloud-compatible VM image catalog service."))
+@click.version_option(__version__, prog_name="cocvm")
+def cli() -> None:
+    pass
+
+
+cli.add_command(serve)
+cli.add_command(images)
+cli.add_command(db)
+
+
+def main() -> None:
+    """Run the command line."""
+    cli(prog_name="cocvm")

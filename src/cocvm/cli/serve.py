@@ -1,0 +1,126 @@
+"""`cocvm serve`: prepare the catalog and run the API server under uvicorn."""
+
+from __future__ import annotations
+
+import logging
+
+import click
+import uvicorn
+from sqlalchemy.exc import SQLAlchemyError
+
+from cocvm.cli.i18n import _
+from cocvm.cli.options import database_option
+from cocvm.gateway.access_log import configure_logging
+from cocvm.gateway.settings import DEFAULT_REGIONS, ServerSettings
+from cocvm.images.catalog_file import default_records, import_records
+from cocvm.images.params import Profile
+from cocvm.store.database import SchemaBehindError, create_catalog_engine, ensure_schema
+from cocvm.store.writer import count_images
+
+logger = logging.getLogger("cocvm.serve")
+
+
+def _parse_regions(
+    _context: click.Context, _parameter: click.Parameter, value: str
+) -> tuple[str, ...]:
+    regions = tuple(region.strip() for region in value.split(",") if region.strip())
+    if not regions:
+        raise click.BadParameter(
+            _(
+                "Invalid region list: {value!r}. Give region ids separated by commas, "
+                "e.g. cn-north-1,cn-east-2."
+            ).format(value=value)
+        )
+    return regions
+
+
+@click.command(help=_("Run the describeImages API server."))
+@click.option("--host", default="127.0.0.1", show_default=True, help=_("Address to listen on."))
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535), help=_("TCP port to listen on."))
+@database_option
+@click.option(
+    "--profile",
+    type=click.Choice([profile.value for profile in Profile]),
+    default=Profile.COC_VM.value,
+    show_default=True,
+    help=_("API profile: coc-vm (the COC VM API) or vm (JD Cloud's main VM API, a superset)."),
+)
+@click.option(
+    "--regions",
+    default=",".join(DEFAULT_REGIONS),
+    show_default=True,
+    callback=_parse_regions,
+    help=_("Regions to serve, comma-separated."),
+)
+@click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64), help=_("Number of worker processes."))
+@click.option(
+    "--log-level",
+    default="INFO",
+    show_default=True,
+    type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"], case_sensitive=False),
+    help=_("Log level: DEBUG, INFO, WARNING or ERROR."),
+)
+def serve(
+    host: str,
+    port: int,
+    database_url: str,
+    profile: str,
+    regions: tuple[str, ...],
+    workers: int,
+    log_level: str,
+) -> None:
+    configure_logging(log_level)
+    settings = ServerSettings(
+        database_url=database_url,
+        profile=Profile(profile),
+        regions=regions,
+        log_level=log_level,
+    )
+    _prepare_catalog(settings)
+    settings.to_environment()
+
+    logger.info(
+        "Serving describeImages",
+        extra={
+            "fields": {
+                "profile": profile,
+                "address": f"http://{host}:{port}",
+                "regions": list(regions),
+                "workers": workers,
+            }
+        },
+    )
+    uvicorn.run(
+        "cocvm.gateway.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        loop="uvloop",
+        http="httptools",
+        lifespan="on",
+        access_log=False,
+        log_config=None,
+        server_header=False,
+    )
+
+
+def _prepare_catalog(settings: ServerSettings) -> None:
+    """Create the schema of a new database and fill an empty catalog with the default images."""
+    engine = create_catalog_engine(settings.database_url)
+    logger.info(
+        "Catalog database", extra={"fields": {"database": engine.url.render_as_string()}}
+    )
+    try:
+        ensure_schema(engine)
+        if count_images(engine) == 0:
+            records = default_records(settings.regions)
+            logger.info(
+                "The catalog is empty: loading the default catalog",
+                extra={"fields": {"images": len(records)}},
+            )
+            import_records(engine, records)
+    except (SchemaBehindError, SQLAlchemyError) as error:
+        raise click.ClickException(str(error)) from error
+    finally:
+        engine.dispose()

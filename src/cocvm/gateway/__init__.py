@@ -1,0 +1,1 @@
+"""The gateway: the ASGI application, request ids, the error envelope, query decoding, access log."""

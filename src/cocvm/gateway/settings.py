@@ -1,0 +1,37 @@
+"""Server settings, and how they travel to worker processes through the environment."""
+
+from __future__ import annotations
+
+import os
+
+import msgspec
+
+from cocvm.images.params import Profile
+
+SETTINGS_ENVIRONMENT_VARIABLE = "COCVM_SERVER_SETTINGS"
+DEFAULT_REGIONS = ("cn-north-1", "cn-east-1", "cn-east-2", "cn-south-1", "cn-hongkong-11")
+
+
+class ServerSettings(msgspec.Struct, frozen=True, kw_only=True):
+    """What one `cocvm serve` runs with; every worker process reads the same settings."""
+
+    database_url: str
+    profile: Profile = Profile.COC_VM
+    regions: tuple[str, ...] = DEFAULT_REGIONS
+    log_level: str = "INFO"
+    # The longest request line accepted, in bytes; JD Cloud's gateway answers 414 past 8 KiB.
+    max_request_line_bytes: int = 8192
+
+    def to_environment(self) -> None:
+        """Store the settings in this process's environment for workers it starts."""
+        os.environ[SETTINGS_ENVIRONMENT_VARIABLE] = msgspec.json.encode(self).decode()
+
+    @classmethod
+    def from_environment(cls) -> ServerSettings:
+        """Read the settings that `to_environment` stored."""
+        text = os.environ.get(SETTINGS_ENVIRONMENT_VARIABLE)
+        if not text:
+            raise RuntimeError(
+                f"{SETTINGS_ENVIRONMENT_VARIABLE} is not set; start the server with `cocvm serve`"
+            )
+        return msgspec.json.decode(text, type=cls)

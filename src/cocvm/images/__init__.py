@@ -1,0 +1,1 @@
+"""The image service: describeImages parameters, visibility, rendering and the default catalog."""

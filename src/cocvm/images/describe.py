@@ -1,0 +1,86 @@
+"""describeImages: validate the request, ask the catalog, render the result object."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping, Sequence
+
+from cocvm.images.params import DescribeImagesParams, Profile, parse_describe_params
+from cocvm.images.visibility import Caller, visible_scope
+from cocvm.store.query import DELISTABLE_SOURCES, DocumentColumn, ImageQuery
+from cocvm.store.reader import CatalogReader
+
+
+class ImageService:
+    """Answers describeImages for one server: its API profile, its regions and its catalog."""
+
+    def __init__(
+        self, reader: CatalogReader, *, profile: Profile, regions: Collection[str]
+    ) -> None:
+        self._reader = reader
+        self._profile = profile
+        self._regions = frozenset(regions)
+        self._document: DocumentColumn = (
+            "coc_vm_json" if profile is Profile.COC_VM else "vm_json"
+        )
+
+    @property
+    def profile(self) -> Profile:
+        """The API profile this service speaks."""
+        return self._profile
+
+    async def describe_images(
+        self,
+        region_id: str,
+        values: Mapping[str, str],
+        arrays: Mapping[str, Sequence[str]],
+        caller: Caller,
+    ) -> bytes:
+        """Return describeImages' `result` object as JSON: `{"images": [...], "totalCount": N}`.
+
+        Raises an ApiError for invalid parameters, and StoreUnavailableError when the store fails.
+        """
+        params = parse_describe_params(
+            region_id, values, arrays, profile=self._profile, regions=self._regions
+        )
+
+        total, documents = await self._reader.describe(self._image_query(params, caller))
+
+        return b'{"images":[%b],"totalCount":%d}' % (b",".join(documents), total)
+
+    def _image_query(self, params: DescribeImagesParams, caller: Caller) -> ImageQuery:
+        scope = visible_scope(params.image_source, caller, self._profile)
+
+        # Delisted public and thirdparty images are hidden from listings unless `offline=true`
+        # asks for them; a lookup by ids returns them whatever `offline` says.
+        offline: bool | None = None
+        if not params.ids and params.image_source in DELISTABLE_SOURCES:
+            offline = bool(params.offline)
+
+        exact_name = params.image_name if self._profile is Profile.COC_VM else None
+        name_contains = (
+            params.image_name.casefold()
+            if self._profile is Profile.VM and params.image_name is not None
+            else None
+        )
+
+        return ImageQuery(
+            region_id=params.region_id,
+            document=self._document,
+            limit=params.page_size,
+            offset=(params.page_number - 1) * params.page_size,
+            sources=scope.sources,
+            owner_pin=scope.owner_pin,
+            shared_with_pin=scope.shared_with_pin,
+            ids=params.ids,
+            offline=offline,
+            distribution_folded=params.platform.casefold() if params.platform else None,
+            name=exact_name,
+            name_contains_folded=name_contains,
+            architecture=params.architecture,
+            status=params.status,
+            root_device_type=params.root_device_type,
+            launch_permission=params.launch_permission,
+            boot_mode=params.boot_mode,
+            service_code=params.service_code,
+            instance_ids=params.instance_ids,
+        )

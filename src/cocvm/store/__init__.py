@@ -1,0 +1,1 @@
+"""The catalog store: schema, migrations, and the queries behind describeImages, import and export."""
