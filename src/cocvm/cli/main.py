@@ -8,6 +8,7 @@ from cocvm import __version__
 from cocvm.cli.database import db
 from cocvm.cli.i18n import _
 from cocvm.cli.images import images
+from cocvm.cli.keys import keys
 from cocvm.cli.serve import serve
 
 
@@ -20,6 +21,7 @@ def cli() -> None:
 cli.add_command(serve)
 cli.add_command(images)
 cli.add_command(db)
+cli.add_command(keys)
 
 
 def main() -> None:

@@ -9,12 +9,14 @@ import uvicorn
 from sqlalchemy.exc import SQLAlchemyError
 
 from cocvm.cli.i18n import _
-from cocvm.cli.options import database_option
+from cocvm.cli.options import database_option, server_key_file_option
 from cocvm.gateway.access_log import configure_logging
+from cocvm.gateway.authentication import DEFAULT_MAX_CLOCK_SKEW_SECONDS, AuthMode
 from cocvm.gateway.settings import DEFAULT_REGIONS, ServerSettings
 from cocvm.images.catalog_file import default_records, import_records
 from cocvm.images.params import Profile
 from cocvm.store.database import SchemaBehindError, create_catalog_engine, ensure_schema
+from cocvm.store.secret_box import ServerKeyError, load_secret_box
 from cocvm.store.writer import count_images
 
 logger = logging.getLogger("cocvm.serve")
@@ -54,6 +56,27 @@ def _parse_regions(
 )
 @click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64), help=_("Number of worker processes."))
 @click.option(
+    "--auth",
+    "auth_mode",
+    type=click.Choice([mode.value for mode in AuthMode]),
+    default=AuthMode.STRICT.value,
+    show_default=True,
+    help=_(
+        "How callers are checked: strict (valid signatures by enabled keys), emulator (any "
+        "well-formed signature; the pin is the key's pin, else the access key id) or off "
+        "(no check, anonymous callers; for benchmarks only)."
+    ),
+)
+@click.option(
+    "--max-clock-skew",
+    "max_clock_skew_seconds",
+    default=DEFAULT_MAX_CLOCK_SKEW_SECONDS,
+    show_default=True,
+    type=click.IntRange(1, 7 * 24 * 3600),
+    help=_("Largest accepted difference between x-jdcloud-date and the server's clock, in seconds."),
+)
+@server_key_file_option
+@click.option(
     "--log-level",
     default="INFO",
     show_default=True,
@@ -67,6 +90,9 @@ def serve(
     profile: str,
     regions: tuple[str, ...],
     workers: int,
+    auth_mode: str,
+    max_clock_skew_seconds: int,
+    server_key_file: str | None,
     log_level: str,
 ) -> None:
     configure_logging(log_level)
@@ -75,8 +101,18 @@ def serve(
         profile=Profile(profile),
         regions=regions,
         log_level=log_level,
+        auth_mode=AuthMode(auth_mode),
+        max_clock_skew_seconds=max_clock_skew_seconds,
+        server_key_file=server_key_file,
     )
     _prepare_catalog(settings)
+    if settings.auth_mode is AuthMode.STRICT:
+        try:
+            # Created here, once, rather than by several workers racing at start-up.
+            load_secret_box(server_key_file, create=True)
+        except ServerKeyError as error:
+            raise click.ClickException(str(error)) from error
+    _log_auth_mode(settings.auth_mode)
     settings.to_environment()
 
     logger.info(
@@ -103,6 +139,21 @@ def serve(
         log_config=None,
         server_header=False,
     )
+
+
+def _log_auth_mode(mode: AuthMode) -> None:
+    if mode is AuthMode.STRICT:
+        logger.info("Authentication: strict (every request needs a valid signature)")
+    elif mode is AuthMode.EMULATOR:
+        logger.warning(
+            "AUTHENTICATION IS IN EMULATOR MODE: secrets, clocks and nonces are NOT checked. "
+            "Any well-formed signed request is accepted. Use this only to test client code."
+        )
+    else:
+        logger.warning(
+            "AUTHENTICATION IS OFF: requests are not checked and every caller is anonymous. "
+            "Use this only for benchmarks or on a trusted network."
+        )
 
 
 def _prepare_catalog(settings: ServerSettings) -> None:

@@ -20,12 +20,14 @@ from starlette.routing import Route
 
 from cocvm.errors import ApiError, InternalError, RouteNotFound, ServiceUnavailable, UriTooLong
 from cocvm.gateway.access_log import configure_logging, log_request
+from cocvm.gateway.authentication import Authenticator, AuthMode
 from cocvm.gateway.envelope import error_body, new_request_id, send_json, success_body
+from cocvm.gateway.nonces import MemoryNonceStore
 from cocvm.gateway.query import decode_query
 from cocvm.gateway.settings import ServerSettings
 from cocvm.images.describe import ImageService
-from cocvm.images.visibility import ANONYMOUS
 from cocvm.store.reader import CatalogReader, StoreUnavailableError, open_catalog_reader
+from cocvm.store.secret_box import load_secret_box
 
 logger = logging.getLogger(__name__)
 
@@ -57,6 +59,7 @@ class GatewayApp:
         self._settings = settings
         self._reader: CatalogReader | None = None
         self._service: ImageService | None = None
+        self._authenticator: Authenticator | None = None
         self._operations = Starlette(
             routes=[
                 Route("/healthz", self._healthz, methods=["GET"]),
@@ -102,9 +105,11 @@ class GatewayApp:
 
     async def _describe_images(self, scope: Scope, region_id: str, request_id: str) -> bytes:
         assert self._service is not None, "the lifespan startup opens the service"
+        assert self._authenticator is not None
+        caller = await self._authenticator.authenticate(scope, region_id)
         query = decode_query(scope["query_string"])
         result = await self._service.describe_images(
-            region_id, query.values, query.arrays, ANONYMOUS
+            region_id, query.values, query.arrays, caller
         )
         return success_body(request_id, result)
 
@@ -138,6 +143,19 @@ class GatewayApp:
         self._reader = await open_catalog_reader(self._settings.database_url)
         self._service = ImageService(
             self._reader, profile=self._settings.profile, regions=self._settings.regions
+        )
+        mode = self._settings.auth_mode
+        secret_box = (
+            load_secret_box(self._settings.server_key_file, create=True)
+            if mode is AuthMode.STRICT
+            else None
+        )
+        self._authenticator = Authenticator(
+            mode,
+            self._reader,
+            secret_box,
+            MemoryNonceStore(),
+            max_clock_skew_seconds=self._settings.max_clock_skew_seconds,
         )
 
     async def _stop(self) -> None:

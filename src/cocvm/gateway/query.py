@@ -32,7 +32,7 @@ def decode_query(raw_query: bytes) -> DecodedQuery:
     """
     text = raw_query.decode("utf-8", errors="replace")
     values: dict[str, str] = {}
-    indexed: dict[str, list[tuple[int, str]]] = {}
+    indexed: dict[str, list[tuple[tuple[int, str], str]]] = {}
 
     for piece in text.split("&"):
         name_part, separator, value_part = piece.partition("=")
@@ -45,7 +45,7 @@ def decode_query(raw_query: bytes) -> DecodedQuery:
 
         base, dot, index_text = name.rpartition(".")
         if dot and base and index_text.isdigit() and index_text.isascii():
-            indexed.setdefault(base, []).append((int(index_text), value))
+            indexed.setdefault(base, []).append((_index_sort_key(index_text), value))
         else:
             values.setdefault(name, value)
 
@@ -54,3 +54,10 @@ def decode_query(raw_query: bytes) -> DecodedQuery:
         for base, elements in indexed.items()
     }
     return DecodedQuery(values=values, arrays=arrays)
+
+
+def _index_sort_key(index_text: str) -> tuple[int, str]:
+    # Orders ASCII digit strings by their numeric value without int(), which raises on more than
+    # 4300 digits; an 8 KiB request line has room for an index that long.
+    digits = index_text.lstrip("0")
+    return len(digits), digits

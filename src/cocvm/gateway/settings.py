@@ -6,6 +6,7 @@ import os
 
 import msgspec
 
+from cocvm.gateway.authentication import DEFAULT_MAX_CLOCK_SKEW_SECONDS, AuthMode
 from cocvm.images.params import Profile
 
 SETTINGS_ENVIRONMENT_VARIABLE = "COCVM_SERVER_SETTINGS"
@@ -19,6 +20,10 @@ class ServerSettings(msgspec.Struct, frozen=True, kw_only=True):
     profile: Profile = Profile.COC_VM
     regions: tuple[str, ...] = DEFAULT_REGIONS
     log_level: str = "INFO"
+    auth_mode: AuthMode = AuthMode.STRICT
+    max_clock_skew_seconds: int = DEFAULT_MAX_CLOCK_SKEW_SECONDS
+    # None: COCVM_SERVER_KEY, then COCVM_SERVER_KEY_FILE, then the default key file.
+    server_key_file: str | None = None
     # The longest request line accepted, in bytes; JD Cloud's gateway answers 414 past 8 KiB.
     max_request_line_bytes: int = 8192
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Protocol
 
 from cocvm.store.database import PoolSettings, normalize_url
+from cocvm.store.keys import StoredKey
 from cocvm.store.query import ImageQuery
 
 
@@ -17,6 +18,10 @@ class CatalogReader(Protocol):
 
     async def describe(self, query: ImageQuery) -> tuple[int, list[bytes]]:
         """Return the number of images the query matches and its page of rendered images."""
+        ...
+
+    async def find_access_key(self, access_key: str) -> StoredKey | None:
+        """Return an access key's row, or None when no such key exists."""
         ...
 
     async def ping(self) -> None:

@@ -87,3 +87,15 @@ image_shares = Table(
 
 # Finding the images shared with one pin.
 Index("ix_image_shares_pin", image_shares.c.pin, image_shares.c.image_id)
+
+access_keys = Table(
+    "access_keys",
+    metadata,
+    Column("access_key", String(64), primary_key=True),
+    Column("pin", String(128), nullable=False, index=True),
+    # Fernet token of the secret key, encrypted with the server key.
+    Column("secret_ciphertext", LargeBinary, nullable=False),
+    Column("enabled", Boolean, nullable=False),
+    # Seconds since the Unix epoch.
+    Column("created_at", BigInteger, nullable=False),
+)

@@ -12,6 +12,7 @@ import sqlite3
 
 from sqlalchemy.dialects import sqlite
 
+from cocvm.store.keys import StoredKey
 from cocvm.store.query import ImageQuery, QueryCompiler
 from cocvm.store.reader import StoreUnavailableError
 
@@ -53,6 +54,22 @@ class SqliteCatalogReader:
             logger.warning("Reading the SQLite catalog %s failed: %s", self._path, error)
             raise StoreUnavailableError(str(error)) from error
         return total, documents
+
+    async def find_access_key(self, access_key: str) -> StoredKey | None:
+        """Return an access key's current row, read fresh so that disabling takes effect at once."""
+        try:
+            row = self._connection.execute(
+                "SELECT pin, secret_ciphertext, enabled, created_at FROM access_keys "
+                "WHERE access_key = ?",
+                (access_key,),
+            ).fetchone()
+        except sqlite3.Error as error:
+            logger.warning("Reading access keys from %s failed: %s", self._path, error)
+            raise StoreUnavailableError(str(error)) from error
+        if row is None:
+            return None
+        pin, ciphertext, enabled, created_at = row
+        return StoredKey(access_key, pin, ciphertext, bool(enabled), created_at)
 
     async def ping(self) -> None:
         """Check that the catalog file can be read."""
