@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import atexit
 import logging
+import os
+import shutil
+import tempfile
 
 import click
 import uvicorn
@@ -12,10 +16,16 @@ from cocvm.cli.i18n import _
 from cocvm.cli.options import database_option, server_key_file_option
 from cocvm.gateway.access_log import configure_logging
 from cocvm.gateway.authentication import DEFAULT_MAX_CLOCK_SKEW_SECONDS, AuthMode
+from cocvm.gateway.rate_limit import DEFAULT_REQUESTS_PER_MINUTE, DEFAULT_REQUESTS_PER_SECOND
 from cocvm.gateway.settings import DEFAULT_REGIONS, ServerSettings
 from cocvm.images.catalog_file import default_records, import_records
 from cocvm.images.params import Profile
-from cocvm.store.database import SchemaBehindError, create_catalog_engine, ensure_schema
+from cocvm.store.database import (
+    PoolSettings,
+    SchemaBehindError,
+    create_catalog_engine,
+    ensure_schema,
+)
 from cocvm.store.secret_box import ServerKeyError, load_secret_box
 from cocvm.store.writer import count_images
 
@@ -77,6 +87,52 @@ def _parse_regions(
 )
 @server_key_file_option
 @click.option(
+    "--redis",
+    "redis_url",
+    default=None,
+    envvar="COCVM_REDIS",
+    show_envvar=True,
+    help=_(
+        "Redis URL (redis://HOST:PORT/DB) for rate limit counters and seen nonces shared by "
+        "several servers. Default: kept in this process."
+    ),
+)
+@click.option(
+    "--rate-limit-per-second",
+    default=DEFAULT_REQUESTS_PER_SECOND,
+    show_default=True,
+    type=click.IntRange(0),
+    help=_("Requests per second one access key may send; 0 turns this limit off."),
+)
+@click.option(
+    "--rate-limit-per-minute",
+    default=DEFAULT_REQUESTS_PER_MINUTE,
+    show_default=True,
+    type=click.IntRange(0),
+    help=_("Requests per minute one access key may send; 0 turns this limit off."),
+)
+@click.option(
+    "--pool-size",
+    default=PoolSettings().size,
+    show_default=True,
+    type=click.IntRange(1, 1000),
+    help=_("PostgreSQL connections each worker keeps open (plus up to 5 more under load)."),
+)
+@click.option(
+    "--pool-timeout",
+    default=PoolSettings().timeout_seconds,
+    show_default=True,
+    type=click.FloatRange(0.1, 60),
+    help=_("Seconds a request waits for a PostgreSQL connection before failing with 500 UNKNOWN."),
+)
+@click.option(
+    "--statement-timeout",
+    default=PoolSettings().statement_timeout_seconds,
+    show_default=True,
+    type=click.FloatRange(0.1, 600),
+    help=_("Seconds one PostgreSQL query may run before the request fails with 500 UNKNOWN."),
+)
+@click.option(
     "--log-level",
     default="INFO",
     show_default=True,
@@ -93,6 +149,12 @@ def serve(
     auth_mode: str,
     max_clock_skew_seconds: int,
     server_key_file: str | None,
+    redis_url: str | None,
+    rate_limit_per_second: int,
+    rate_limit_per_minute: int,
+    pool_size: int,
+    pool_timeout: float,
+    statement_timeout: float,
     log_level: str,
 ) -> None:
     configure_logging(log_level)
@@ -104,6 +166,14 @@ def serve(
         auth_mode=AuthMode(auth_mode),
         max_clock_skew_seconds=max_clock_skew_seconds,
         server_key_file=server_key_file,
+        redis_url=redis_url,
+        rate_limit_per_second=rate_limit_per_second,
+        rate_limit_per_minute=rate_limit_per_minute,
+        pool=PoolSettings(
+            size=pool_size,
+            timeout_seconds=pool_timeout,
+            statement_timeout_seconds=statement_timeout,
+        ),
     )
     _prepare_catalog(settings)
     if settings.auth_mode is AuthMode.STRICT:
@@ -114,6 +184,8 @@ def serve(
             raise click.ClickException(str(error)) from error
     _log_auth_mode(settings.auth_mode)
     settings.to_environment()
+    if workers > 1:
+        _prepare_multiprocess_metrics()
 
     logger.info(
         "Serving describeImages",
@@ -123,6 +195,7 @@ def serve(
                 "address": f"http://{host}:{port}",
                 "regions": list(regions),
                 "workers": workers,
+                "redis": "configured" if redis_url else "none (in-process limits and nonces)",
             }
         },
     )
@@ -139,6 +212,13 @@ def serve(
         log_config=None,
         server_header=False,
     )
+
+
+def _prepare_multiprocess_metrics() -> None:
+    """Give the workers a fresh folder in which prometheus_client adds up their metrics."""
+    folder = tempfile.mkdtemp(prefix="cocvm-metrics-")
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = folder
 
 
 def _log_auth_mode(mode: AuthMode) -> None:

@@ -1,9 +1,13 @@
 """The ASGI application: JD Cloud's describeImages route, plus operations endpoints.
 
 The describeImages route is served by plain ASGI code rather than through a framework's router and
-request objects, because on this route the framework cost more than the query itself. Everything else
-(`/healthz`, `/readyz`) is a small Starlette app behind it. Every reply on a JD Cloud path, errors
-included, is JD Cloud's JSON envelope with a request id; nothing ever returns a stack trace or HTML.
+request objects, because on this route the framework cost more than the query itself. Operations
+endpoints (`/healthz`, `/readyz`, `/metrics`) are a small Starlette app behind it; they answer without
+a signature. Every reply on any other path, errors included, is JD Cloud's JSON envelope with a
+request id; nothing ever returns a stack trace or HTML.
+
+A describeImages request goes through: request line length, route, signature (the caller), rate
+limit, then the image service.
 """
 
 from __future__ import annotations
@@ -15,17 +19,32 @@ from typing import Any
 
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from cocvm.errors import ApiError, InternalError, RouteNotFound, ServiceUnavailable, UriTooLong
+from cocvm.errors import (
+    ApiError,
+    InternalError,
+    RateLimitExceeded,
+    RouteNotFound,
+    ServiceUnavailable,
+    UriTooLong,
+)
 from cocvm.gateway.access_log import configure_logging, log_request
 from cocvm.gateway.authentication import Authenticator, AuthMode
 from cocvm.gateway.envelope import error_body, new_request_id, send_json, success_body
-from cocvm.gateway.nonces import MemoryNonceStore
+from cocvm.gateway.metrics import STORE_ERRORS, REDIS_ERRORS, RequestMetrics, render_metrics
 from cocvm.gateway.query import decode_query
+from cocvm.gateway.nonces import (
+    MemoryNonceStore,
+    NonceStore,
+    NonceStoreUnavailableError,
+    RedisNonceStore,
+)
+from cocvm.gateway.rate_limit import RateLimiter, limits_storage
 from cocvm.gateway.settings import ServerSettings
 from cocvm.images.describe import ImageService
+from cocvm.images.visibility import Caller
 from cocvm.store.reader import CatalogReader, StoreUnavailableError, open_catalog_reader
 from cocvm.store.secret_box import load_secret_box
 
@@ -36,10 +55,13 @@ Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 
+DESCRIBE_IMAGES_ROUTE = "describeImages"
+UNKNOWN_ROUTE = "unknown"
+
 _ROUTE_PREFIX = "/v1/regions/"
 _ROUTE_SUFFIX = "/images"
 # Paths the operations app serves; all other paths get JD Cloud's "no route" envelope.
-_OPERATIONS_PATHS = frozenset({"/healthz", "/readyz"})
+_OPERATIONS_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
 
 
 def describe_images_region(path: str) -> str | None:
@@ -60,10 +82,14 @@ class GatewayApp:
         self._reader: CatalogReader | None = None
         self._service: ImageService | None = None
         self._authenticator: Authenticator | None = None
+        self._rate_limiter: RateLimiter | None = None
+        self._nonces: NonceStore | None = None
+        self._metrics = RequestMetrics()
         self._operations = Starlette(
             routes=[
                 Route("/healthz", self._healthz, methods=["GET"]),
                 Route("/readyz", self._readyz, methods=["GET"]),
+                Route("/metrics", self._metrics_endpoint, methods=["GET"]),
             ]
         )
 
@@ -83,35 +109,57 @@ class GatewayApp:
             return
 
         request_id = new_request_id()
+        extra_headers: list[tuple[bytes, bytes]] | None = None
         try:
             self._check_request_line(scope)
             if region_id is None or method != "GET":
                 raise RouteNotFound()
             status, body = 200, await self._describe_images(scope, region_id, request_id)
+        except RateLimitExceeded as error:
+            status, body = error.http_status, error_body(request_id, error)
+            extra_headers = [(b"retry-after", str(error.retry_after).encode("ascii"))]
         except ApiError as error:
             status, body = error.http_status, error_body(request_id, error)
         except StoreUnavailableError:
-            error = ServiceUnavailable()
-            status, body = error.http_status, error_body(request_id, error)
+            STORE_ERRORS.inc()
+            status, body = 500, error_body(request_id, ServiceUnavailable())
+        except NonceStoreUnavailableError as error:
+            REDIS_ERRORS.inc()
+            logger.error(
+                "Redis is unavailable for the nonce check: %s",
+                error,
+                extra={"fields": {"requestId": request_id}},
+            )
+            status, body = 500, error_body(request_id, ServiceUnavailable())
         except Exception:
             logger.exception(
                 "describeImages failed", extra={"fields": {"requestId": request_id}}
             )
-            error = InternalError()
-            status, body = error.http_status, error_body(request_id, error)
+            status, body = 500, error_body(request_id, InternalError())
 
-        await send_json(send, status, body, request_id)
+        await send_json(send, status, body, request_id, extra_headers)
+        route = UNKNOWN_ROUTE if region_id is None else DESCRIBE_IMAGES_ROUTE
+        self._metrics.observe(route, status, time.perf_counter() - started)
         log_request(request_id, method, path, status, started)
 
     async def _describe_images(self, scope: Scope, region_id: str, request_id: str) -> bytes:
         assert self._service is not None, "the lifespan startup opens the service"
-        assert self._authenticator is not None
+        assert self._authenticator is not None and self._rate_limiter is not None
         caller = await self._authenticator.authenticate(scope, region_id)
+        await self._rate_limiter.check(self._rate_limit_identity(scope, caller))
+
         query = decode_query(scope["query_string"])
         result = await self._service.describe_images(
             region_id, query.values, query.arrays, caller
         )
         return success_body(request_id, result)
+
+    def _rate_limit_identity(self, scope: Scope, caller: Caller) -> str:
+        access_key = caller.access_key
+        if access_key is not None:
+            return f"ak:{access_key}"
+        client = scope.get("client")
+        return f"ip:{client[0] if client else 'unknown'}"
 
     def _check_request_line(self, scope: Scope) -> None:
         # "GET " + target + " HTTP/1.1": the request line as the client sent it.
@@ -140,41 +188,68 @@ class GatewayApp:
                 return
 
     async def _start(self) -> None:
-        self._reader = await open_catalog_reader(self._settings.database_url)
+        settings = self._settings
+        self._reader = await open_catalog_reader(settings.database_url, settings.pool)
         self._service = ImageService(
-            self._reader, profile=self._settings.profile, regions=self._settings.regions
+            self._reader, profile=settings.profile, regions=settings.regions
         )
-        mode = self._settings.auth_mode
+        self._nonces = (
+            RedisNonceStore(settings.redis_url) if settings.redis_url else MemoryNonceStore()
+        )
         secret_box = (
-            load_secret_box(self._settings.server_key_file, create=True)
-            if mode is AuthMode.STRICT
+            load_secret_box(settings.server_key_file, create=True)
+            if settings.auth_mode is AuthMode.STRICT
             else None
         )
         self._authenticator = Authenticator(
-            mode,
+            settings.auth_mode,
             self._reader,
             secret_box,
-            MemoryNonceStore(),
-            max_clock_skew_seconds=self._settings.max_clock_skew_seconds,
+            self._nonces,
+            max_clock_skew_seconds=settings.max_clock_skew_seconds,
+        )
+        self._rate_limiter = RateLimiter(
+            limits_storage(settings.redis_url),
+            per_second=settings.rate_limit_per_second,
+            per_minute=settings.rate_limit_per_minute,
         )
 
     async def _stop(self) -> None:
         if self._reader is not None:
             await self._reader.close()
             self._reader = None
+        if self._nonces is not None:
+            await self._nonces.close()
+            self._nonces = None
 
     async def _healthz(self, request: Request) -> JSONResponse:
         return JSONResponse({"status": "ok"})
 
     async def _readyz(self, request: Request) -> JSONResponse:
-        if self._reader is None:
+        if self._reader is None or self._rate_limiter is None:
             return JSONResponse({"status": "starting"}, status_code=503)
+
+        checks = {"store": "ok"}
         try:
             await self._reader.ping()
         except StoreUnavailableError as error:
-            logger.warning("Readiness check failed: %s", error)
-            return JSONResponse({"status": "unavailable", "store": "unreachable"}, status_code=503)
-        return JSONResponse({"status": "ok", "store": "ok"})
+            logger.warning("Readiness check: the catalog store is unreachable: %s", error)
+            checks["store"] = "unreachable"
+        if self._settings.redis_url:
+            redis_ok = isinstance(self._nonces, RedisNonceStore) and await self._nonces.ping()
+            checks["redis"] = "ok" if redis_ok else "unreachable"
+            if not redis_ok:
+                logger.warning("Readiness check: Redis is unreachable")
+
+        ready = all(value == "ok" for value in checks.values())
+        return JSONResponse(
+            {"status": "ok" if ready else "unavailable", **checks},
+            status_code=200 if ready else 503,
+        )
+
+    async def _metrics_endpoint(self, request: Request) -> Response:
+        body, content_type = render_metrics()
+        return Response(body, media_type=content_type)
 
 
 def create_app() -> GatewayApp:

@@ -118,7 +118,10 @@ class Authenticator:
         if self._mode is AuthMode.EMULATOR:
             if stored is not None and not stored.enabled:
                 raise AccessError(INVALID_ACCESS_KEY)
-            return Caller(pin=stored.pin if stored is not None else authorization.access_key)
+            return Caller(
+                pin=stored.pin if stored is not None else authorization.access_key,
+                access_key=authorization.access_key,
+            )
 
         self._check_clock_skew(authorization, headers)
         if not self._signature_matches(authorization, stored, scope, headers):
@@ -127,7 +130,7 @@ class Authenticator:
         if not stored.enabled:
             raise AccessError(INVALID_ACCESS_KEY)
         await self._check_nonce(authorization, headers)
-        return Caller(pin=stored.pin)
+        return Caller(pin=stored.pin, access_key=stored.access_key)
 
     def _parse(self, headers: dict[str, list[str]]) -> Authorization:
         values = headers.get("authorization")

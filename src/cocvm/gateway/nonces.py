@@ -13,6 +13,9 @@ from collections import OrderedDict
 from collections.abc import Callable
 from typing import Protocol
 
+import redis.asyncio
+import redis.exceptions
+
 
 class NonceStore(Protocol):
     """Remembers nonces for a time."""
@@ -58,3 +61,37 @@ class MemoryNonceStore:
 
     async def close(self) -> None:
         self._expiry_by_key.clear()
+
+
+class NonceStoreUnavailableError(RuntimeError):
+    """The shared nonce store could not be reached."""
+
+
+class RedisNonceStore:
+    """Nonces in Redis, shared by every server: one `SET key 1 NX EX ttl` per signed nonce.
+
+    If Redis cannot be reached the request fails (500 UNKNOWN) rather than skipping the replay
+    check, because a skipped check would let a captured request through.
+    """
+
+    def __init__(self, redis_url: str) -> None:
+        self._client = redis.asyncio.Redis.from_url(
+            redis_url, socket_timeout=2.0, socket_connect_timeout=2.0
+        )
+
+    async def remember(self, key: str, ttl_seconds: int) -> bool:
+        try:
+            stored = await self._client.set(f"cocvm:nonce:{key}", b"1", nx=True, ex=ttl_seconds)
+        except (redis.exceptions.RedisError, OSError) as error:
+            raise NonceStoreUnavailableError(str(error)) from error
+        return bool(stored)
+
+    async def ping(self) -> bool:
+        """Return whether Redis answers."""
+        try:
+            return bool(await self._client.ping())
+        except (redis.exceptions.RedisError, OSError):
+            return False
+
+    async def close(self) -> None:
+        await self._client.aclose()

@@ -57,7 +57,7 @@ def decode_query(raw_query: bytes) -> DecodedQuery:
 
 
 def _index_sort_key(index_text: str) -> tuple[int, str]:
-    # Orders ASCII digit strings by their numeric value without int(), which raises on more than
-    # 4300 digits; an 8 KiB request line has room for an index that long.
+    # Orders ASCII digit strings by numeric value without int(), because int() raises ValueError
+    # past 4300 digits and an 8 KiB request line has room for a longer index.
     digits = index_text.lstrip("0")
     return len(digits), digits

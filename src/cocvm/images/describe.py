@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
 
+import msgspec
+
 from cocvm.images.params import DescribeImagesParams, Profile, parse_describe_params
 from cocvm.images.visibility import Caller, visible_scope
 from cocvm.store.query import DELISTABLE_SOURCES, DocumentColumn, ImageQuery
@@ -43,7 +45,10 @@ class ImageService:
             region_id, values, arrays, profile=self._profile, regions=self._regions
         )
 
-        total, documents = await self._reader.describe(self._image_query(params, caller))
+        query = self._image_query(params, caller)
+        total, documents = await self._reader.describe(query)
+        if query.shared_with_pin is not None:
+            documents = _mark_shared(documents, query.shared_with_pin)
 
         return b'{"images":[%b],"totalCount":%d}' % (b",".join(documents), total)
 
@@ -84,3 +89,22 @@ class ImageService:
             service_code=params.service_code,
             instance_ids=params.instance_ids,
         )
+
+
+_PRIVATE_SOURCE = b'"imageSource":"private"'
+_SHARED_SOURCE = b'"imageSource":"shared"'
+
+
+def _mark_shared(documents: list[bytes], caller_pin: str) -> list[bytes]:
+    """Show another pin's private image as `shared` to the pin it was shared with.
+
+    A rendered document is compact JSON, and quotes inside string values are escaped, so the
+    markers below can only match the fields themselves.
+    """
+    own_marker = b'"ownerPin":' + msgspec.json.encode(caller_pin)
+    marked = []
+    for document in documents:
+        if _PRIVATE_SOURCE in document and own_marker not in document:
+            document = document.replace(_PRIVATE_SOURCE, _SHARED_SOURCE, 1)
+        marked.append(document)
+    return marked

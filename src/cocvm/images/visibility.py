@@ -26,6 +26,7 @@ class Caller:
     """Who sent a request: the pin that owns its access key, or None for an anonymous caller."""
 
     pin: str | None = None
+    access_key: str | None = None
 
 
 ANONYMOUS = Caller()

@@ -24,6 +24,7 @@ from sqlalchemy import (
     literal_column,
     or_,
     select,
+    true,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.compiler import compiles
@@ -115,12 +116,19 @@ class ImageQuery:
 
 @dataclass(frozen=True, slots=True)
 class CompiledQuery:
-    """SQL text for one query shape in one dialect, with its positional parameter names."""
+    """SQL text for one query shape in one dialect, with its positional parameter names.
+
+    `combined_sql` returns the count and the page in one statement (one snapshot, one round trip):
+    one row per image of the page, each with the total, or a single row with a NULL document when
+    the page is empty.
+    """
 
     count_sql: str
     count_parameters: tuple[str, ...]
     page_sql: str
     page_parameters: tuple[str, ...]
+    combined_sql: str
+    combined_parameters: tuple[str, ...]
 
     def count_arguments(self, values: dict[str, Any]) -> list[Any]:
         """Order bind values for the count statement."""
@@ -129,6 +137,10 @@ class CompiledQuery:
     def page_arguments(self, values: dict[str, Any]) -> list[Any]:
         """Order bind values for the page statement."""
         return [values[name] for name in self.page_parameters]
+
+    def combined_arguments(self, values: dict[str, Any]) -> list[Any]:
+        """Order bind values for the combined statement."""
+        return [values[name] for name in self.combined_parameters]
 
 
 class QueryCompiler:
@@ -146,11 +158,14 @@ class QueryCompiler:
             count_statement, page_statement = build_statements(query)
             count = count_statement.compile(dialect=self._dialect)
             page = page_statement.compile(dialect=self._dialect)
+            combined = build_combined_statement(query).compile(dialect=self._dialect)
             compiled = CompiledQuery(
                 count_sql=count.string,
-                count_parameters=tuple(count.positiontup or ()),
+                count_parameters=_parameter_order(count),
                 page_sql=page.string,
-                page_parameters=tuple(page.positiontup or ()),
+                page_parameters=_parameter_order(page),
+                combined_sql=combined.string,
+                combined_parameters=_parameter_order(combined),
             )
             self._cache[shape] = compiled
         return compiled
@@ -168,6 +183,33 @@ def build_statements(query: ImageQuery) -> tuple[Any, Any]:
         .offset(bindparam("offset", type_=images.c.create_time.type))
     )
     return count_statement, page_statement
+
+
+def build_combined_statement(query: ImageQuery) -> Any:
+    """Build one statement that returns the total and the page: the count LEFT JOIN LATERAL page."""
+    conditions = _conditions(query)
+    total = (
+        select(func.count().label("total")).select_from(images).where(*conditions).subquery("total")
+    )
+    page = (
+        select(images.c[query.document].label("document"), images.c.create_time, images.c.image_id)
+        .where(*conditions)
+        .order_by(images.c.create_time.desc(), images.c.image_id.asc())
+        .limit(bindparam("limit", type_=images.c.create_time.type))
+        .offset(bindparam("offset", type_=images.c.create_time.type))
+        .subquery("page")
+        .lateral("page")
+    )
+    return (
+        select(total.c.total, page.c.document)
+        .select_from(total.outerjoin(page, true()))
+        .order_by(page.c.create_time.desc(), page.c.image_id.asc())
+    )
+
+
+def _parameter_order(compiled: Any) -> tuple[str, ...]:
+    # Positional dialects list every placeholder; numbered ones ($1) list each name once.
+    return tuple(compiled.positiontup or ())
 
 
 def _conditions(query: ImageQuery) -> list[ColumnElement[bool]]:

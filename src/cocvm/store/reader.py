@@ -45,4 +45,8 @@ async def open_catalog_reader(
         if not url.database or url.database == ":memory:":
             raise ValueError("the server needs an SQLite file, not an in-memory database")
         return SqliteCatalogReader(url.database)
+    if backend == "postgresql":
+        from cocvm.store.postgres_reader import PostgresCatalogReader
+
+        return await PostgresCatalogReader.open(url, pool or PoolSettings())
     raise ValueError(f"unsupported database backend for the server: {backend}")
