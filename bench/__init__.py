@@ -1,0 +1,1 @@
+"""The describeImages throughput benchmark (`make bench`, or `python -m bench.run`)."""
