@@ -20,6 +20,9 @@ import pytest
 from cocvm.signing import sign_request_parts
 
 TEST_PIN = "tester"
+# The session servers answer many tests from one key in tight loops, which would meet the default
+# per-key rate limit; rate limit tests start servers of their own.
+UNLIMITED = ("--rate-limit-per-second", "0", "--rate-limit-per-minute", "0")
 
 
 def free_port() -> int:
@@ -243,7 +246,7 @@ def start_server(
 @pytest.fixture(scope="session")
 def coc_vm_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
     """A server in the default coc-vm profile over the default catalog."""
-    server = start_server(tmp_path_factory.mktemp("coc-vm"))
+    server = start_server(tmp_path_factory.mktemp("coc-vm"), *UNLIMITED)
     yield server
     server.stop()
 
@@ -251,7 +254,7 @@ def coc_vm_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningS
 @pytest.fixture(scope="session")
 def vm_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
     """A server in the vm profile over the default catalog."""
-    server = start_server(tmp_path_factory.mktemp("vm"), "--profile", "vm")
+    server = start_server(tmp_path_factory.mktemp("vm"), "--profile", "vm", *UNLIMITED)
     yield server
     server.stop()
 

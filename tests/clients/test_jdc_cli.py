@@ -151,14 +151,6 @@ def test_jdc_wrong_secret(coc_vm_server: RunningServer, tmp_path: Path) -> None:
     assert printed["result"] is None
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "jdc sends `--ids img-x` as a bare `ids=img-x`, which cocvm ignores as an unknown "
-        "parameter, so the call fails with 400 FAILED_PRECONDITION 'Parameter ImageSource "
-        "missing' instead of treating the value as ids.1"
-    ),
-)
 def test_jdc_bare_id(jdc_home: Path) -> None:
     image_id = public_image_id("CentOS 7.9 64位")
 

@@ -16,6 +16,7 @@ from cocvm.cli.i18n import _
 from cocvm.cli.options import database_option, server_key_file_option
 from cocvm.gateway.access_log import configure_logging
 from cocvm.gateway.authentication import DEFAULT_MAX_CLOCK_SKEW_SECONDS, AuthMode
+from cocvm.gateway.http_protocol import JdCloudHttpToolsProtocol
 from cocvm.gateway.rate_limit import DEFAULT_REQUESTS_PER_MINUTE, DEFAULT_REQUESTS_PER_SECOND
 from cocvm.gateway.settings import DEFAULT_REGIONS, ServerSettings
 from cocvm.images.catalog_file import default_records, import_records
@@ -206,7 +207,7 @@ def serve(
         port=port,
         workers=workers,
         loop="uvloop",
-        http="httptools",
+        http=JdCloudHttpToolsProtocol,
         lifespan="on",
         access_log=False,
         log_config=None,

@@ -30,7 +30,8 @@ def new_request_id() -> str:
 
 def success_body(request_id: str, result_json: bytes) -> bytes:
     """Wrap a result object, already JSON, in the success envelope."""
-    return b'{"requestId":"%b","result":%b}' % (request_id.encode("ascii"), result_json)
+    # bytes.join copies each part once; %-formatting a page of several KiB is several times slower.
+    return b"".join((b'{"requestId":"', request_id.encode("ascii"), b'","result":', result_json, b"}"))
 
 
 def error_body(request_id: str, error: ApiError) -> bytes:

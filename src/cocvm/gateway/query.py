@@ -1,9 +1,9 @@
 """Decoding of query strings the way JD Cloud's clients write them.
 
 Clients flatten arrays into 1-based indexed names (`ids.1=a&ids.2=b`), so an array is ordered by the
-number after the dot, not by where the pair stands or how the number sorts as text (`ids.10` comes after
-`ids.9`). The Python SDK does not percent-encode values, so a query may carry raw UTF-8 bytes. Like
-`application/x-www-form-urlencoded`, `+` means a space.
+number after the dot, not by where the pair stands or how the number sorts as text (`ids.10` comes
+after `ids.9`). The Python SDK does not percent-encode values, so a query may carry raw UTF-8 bytes.
+Like `application/x-www-form-urlencoded`, `+` means a space.
 """
 
 from __future__ import annotations

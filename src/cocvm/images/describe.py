@@ -50,7 +50,9 @@ class ImageService:
         if query.shared_with_pin is not None:
             documents = _mark_shared(documents, query.shared_with_pin)
 
-        return b'{"images":[%b],"totalCount":%d}' % (b",".join(documents), total)
+        return b"".join(
+            (b'{"images":[', b",".join(documents), b'],"totalCount":', b"%d" % total, b"}")
+        )
 
     def _image_query(self, params: DescribeImagesParams, caller: Caller) -> ImageQuery:
         scope = visible_scope(params.image_source, caller, self._profile)

@@ -74,7 +74,7 @@ def parse_describe_params(
     if region_id not in regions:
         raise InvalidArgument(f"Invalid region '{region_id}'")
 
-    ids = _unique_non_empty(arrays.get("ids", ()))
+    ids = _unique_non_empty(_array(values, arrays, "ids"))
     image_source = _optional(values, "imageSource")
     if image_source is None:
         if not ids:
@@ -140,7 +140,7 @@ def _with_vm_filters(
                 "Parameter launchPermission is only valid with imageSource 'private'"
             )
 
-    instance_ids = _unique_non_empty(arrays.get("instanceIds", ()))
+    instance_ids = _unique_non_empty(_array(values, arrays, "instanceIds"))
     if len(instance_ids) > MAX_IDS:
         raise OutOfRange(
             f"InstanceIds out of range: {len(instance_ids)} ids given, at most {MAX_IDS} allowed"
@@ -163,6 +163,18 @@ def _with_vm_filters(
         service_code=_optional(values, "serviceCode"),
         instance_ids=instance_ids,
     )
+
+
+def _array(
+    values: Mapping[str, str], arrays: Mapping[str, Sequence[str]], name: str
+) -> list[str]:
+    # The jdc CLI sends a single unbracketed value (`--ids img-a`) as a plain `ids=img-a`; it comes
+    # first, before the indexed elements.
+    elements = list(arrays.get(name, ()))
+    plain = values.get(name)
+    if plain:
+        elements.insert(0, plain)
+    return elements
 
 
 def _optional(values: Mapping[str, str], name: str) -> str | None:

@@ -40,15 +40,38 @@ def upgrade() -> None:
         sa.Column("vm_json", sa.LargeBinary(), nullable=False),
         sa.PrimaryKeyConstraint("image_id", name=op.f("pk_images")),
     )
+    listable = sa.text("status != 'deleted'")
     op.create_index(
         "ix_images_listing",
         "images",
-        ["region_id", "image_source", "offline", sa.literal_column("create_time DESC"), "image_id"],
+        [
+            "region_id",
+            "image_source",
+            "offline",
+            sa.literal_column("create_time DESC"),
+            "image_id",
+            "distribution_folded",
+            "architecture",
+            "status",
+        ],
+        sqlite_where=listable,
+        postgresql_where=listable,
     )
     op.create_index(
         "ix_images_owner",
         "images",
-        ["region_id", "owner_pin", "image_source", sa.literal_column("create_time DESC"), "image_id"],
+        [
+            "region_id",
+            "owner_pin",
+            "image_source",
+            sa.literal_column("create_time DESC"),
+            "image_id",
+            "distribution_folded",
+            "architecture",
+            "status",
+        ],
+        sqlite_where=listable,
+        postgresql_where=listable,
     )
 
     op.create_table(
