@@ -26,6 +26,7 @@ serve: install
 
 test: install
 	scripts/install-clients.sh
+	scripts/services.sh install
 	$(PYTHON) -m pytest $(PYTEST_ARGS)
 
 lint: install

@@ -19,6 +19,9 @@ import pytest
 
 from cocvm.signing import sign_request_parts
 
+# PostgreSQL and Redis servers for the tests (fixtures postgres, redis, database_url, ...).
+pytest_plugins = ["services"]
+
 TEST_PIN = "tester"
 # The session servers answer many tests from one key in tight loops, which would meet the default
 # per-key rate limit; rate limit tests start servers of their own.

@@ -28,6 +28,7 @@ A wrong signature is not an error: `verify_signature` returns False.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import re
@@ -405,6 +406,10 @@ def string_to_sign(algorithm: str, timestamp: str, scope: str, canonical_request
     return f"{algorithm}\n{timestamp}\n{scope}\n{request_hash}"
 
 
+# A server derives the same key for every request of one access key on one day, so recent
+# derivations are cached. The cache holds secrets as lookup keys, in this process's memory only,
+# where the gateway keeps decrypted secrets anyway.
+@functools.lru_cache(maxsize=1024)
 def signing_key(
     secret_key: str, date: str, region: str, service: str, version: SignatureVersion
 ) -> bytes:
@@ -627,8 +632,18 @@ def check_request_date(authorization: Authorization, x_jdcloud_date: str | None)
 def _parse_timestamp(value: str) -> datetime | None:
     if not _TIMESTAMP_PATTERN.fullmatch(value):
         return None
+    # The pattern fixed every position, so slicing is exact; datetime() still rejects a day 32.
+    # strptime would parse the same format about twenty times slower.
     try:
-        return datetime.strptime(value, TIMESTAMP_FORMAT).replace(tzinfo=UTC)
+        return datetime(
+            int(value[0:4]),
+            int(value[4:6]),
+            int(value[6:8]),
+            int(value[9:11]),
+            int(value[11:13]),
+            int(value[13:15]),
+            tzinfo=UTC,
+        )
     except ValueError:
         return None
 

@@ -2,6 +2,11 @@
 
 The access log never holds query strings, headers or bodies, because those can carry signatures,
 access keys and tokens: only the request id, method, path, status and latency.
+
+Access log lines have the same shape as other log lines but skip the `logging` machinery (a record
+object, a formatter and a handler lock per line), because at thousands of requests per second that
+machinery cost more than a tenth of each request. They go to the stream that `configure_logging`
+set up, and the `cocvm.access` logger's level still turns them on or off.
 """
 
 from __future__ import annotations
@@ -9,7 +14,7 @@ from __future__ import annotations
 import logging
 import sys
 import time
-from typing import Any
+from typing import Any, TextIO
 
 import msgspec
 
@@ -37,9 +42,51 @@ class JsonFormatter(logging.Formatter):
         return _encode(entry).decode()
 
 
+class _AccessEntry(msgspec.Struct):
+    time: str
+    level: str
+    logger: str
+    message: str
+    requestId: str
+    method: str
+    path: str
+    status: int
+    latencyMs: float
+
+
+class _AccessLogWriter:
+    def __init__(self) -> None:
+        self.stream: TextIO = sys.stderr
+        self._second = -1
+        self._second_text = ""
+
+    def write(self, request_id: str, method: str, path: str, status: int, started: float) -> None:
+        now = time.time()
+        second = int(now)
+        if second != self._second:
+            self._second_text = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
+            self._second = second
+        entry = _AccessEntry(
+            time=f"{self._second_text}.{int((now - second) * 1000):03d}Z",
+            level="INFO",
+            logger=access_logger.name,
+            message="request",
+            requestId=request_id,
+            method=method,
+            path=path,
+            status=status,
+            latencyMs=round((time.perf_counter() - started) * 1000, 3),
+        )
+        self.stream.write(_encode(entry).decode() + "\n")
+
+
+_access_log_writer = _AccessLogWriter()
+
+
 def configure_logging(level: str = "INFO") -> None:
     """Send the logs of cocvm and uvicorn to standard error as JSON lines."""
     handler = logging.StreamHandler(sys.stderr)
+    _access_log_writer.stream = sys.stderr
     handler.setFormatter(JsonFormatter())
     for name in ("cocvm", "uvicorn"):
         logger = logging.getLogger(name)
@@ -52,17 +99,5 @@ def log_request(
     request_id: str, method: str, path: str, status: int, started: float
 ) -> None:
     """Write the access log line for a finished request; `started` is a perf_counter() value."""
-    if not access_logger.isEnabledFor(logging.INFO):
-        return
-    access_logger.info(
-        "request",
-        extra={
-            "fields": {
-                "requestId": request_id,
-                "method": method,
-                "path": path,
-                "status": status,
-                "latencyMs": round((time.perf_counter() - started) * 1000, 3),
-            }
-        },
-    )
+    if access_logger.isEnabledFor(logging.INFO):
+        _access_log_writer.write(request_id, method, path, status, started)
