@@ -31,6 +31,7 @@ from cocvm.errors import (
     UriTooLong,
 )
 from cocvm.gateway.access_log import configure_logging, log_request
+from cocvm.gateway.answer_cache import AnswerCache
 from cocvm.gateway.authentication import Authenticator, AuthMode
 from cocvm.gateway.envelope import error_body, new_request_id, send_json, success_body
 from cocvm.gateway.metrics import STORE_ERRORS, REDIS_ERRORS, RequestMetrics, render_metrics
@@ -41,7 +42,7 @@ from cocvm.gateway.nonces import (
     NonceStoreUnavailableError,
     RedisNonceStore,
 )
-from cocvm.gateway.rate_limit import RateLimiter, limits_storage
+from cocvm.gateway.rate_limit import RateLimiter, create_rate_limiter
 from cocvm.gateway.settings import ServerSettings
 from cocvm.images.describe import ImageService
 from cocvm.images.visibility import Caller
@@ -85,6 +86,7 @@ class GatewayApp:
         self._rate_limiter: RateLimiter | None = None
         self._nonces: NonceStore | None = None
         self._metrics = RequestMetrics()
+        self._answers = AnswerCache()
         self._operations = Starlette(
             routes=[
                 Route("/healthz", self._healthz, methods=["GET"]),
@@ -148,10 +150,20 @@ class GatewayApp:
         caller = await self._authenticator.authenticate(scope, region_id)
         await self._rate_limiter.check(self._rate_limit_identity(scope, caller))
 
-        query = decode_query(scope["query_string"])
+        query_string: bytes = scope["query_string"]
+        version = self._reader.catalog_version() if self._reader is not None else None
+        cache_key = (region_id, query_string, caller.pin)
+        if version is not None:
+            cached = self._answers.get(version, cache_key)
+            if cached is not None:
+                return success_body(request_id, cached)
+
+        query = decode_query(query_string)
         result = await self._service.describe_images(
             region_id, query.values, query.arrays, caller
         )
+        if version is not None:
+            self._answers.put(version, cache_key, result)
         return success_body(request_id, result)
 
     def _rate_limit_identity(self, scope: Scope, caller: Caller) -> str:
@@ -208,8 +220,8 @@ class GatewayApp:
             self._nonces,
             max_clock_skew_seconds=settings.max_clock_skew_seconds,
         )
-        self._rate_limiter = RateLimiter(
-            limits_storage(settings.redis_url),
+        self._rate_limiter = create_rate_limiter(
+            settings.redis_url,
             per_second=settings.rate_limit_per_second,
             per_minute=settings.rate_limit_per_minute,
         )

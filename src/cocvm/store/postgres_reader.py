@@ -90,6 +90,10 @@ class PostgresCatalogReader:
             return None
         return StoredKey(access_key, row[0], row[1], row[2], row[3])
 
+    def catalog_version(self) -> None:
+        """Return None: other servers write to the same database, so answers are never cached."""
+        return None
+
     async def ping(self) -> None:
         """Check that the database answers."""
 

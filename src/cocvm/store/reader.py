@@ -24,6 +24,11 @@ class CatalogReader(Protocol):
         """Return an access key's row, or None when no such key exists."""
         ...
 
+    def catalog_version(self) -> int | None:
+        """Return a number that changes whenever the catalog or the keys change, if the store
+        can tell cheaply; None means it cannot, and answers must not be cached."""
+        ...
+
     async def ping(self) -> None:
         """Raise StoreUnavailableError unless the store answers."""
         ...

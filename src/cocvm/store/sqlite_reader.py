@@ -4,17 +4,16 @@ A local SQLite read of one page takes tens of microseconds, less than handing it
 cost, so the reader runs it inline. Each server process keeps one connection; requests cannot interleave
 on it because a read never awaits between its statements.
 
-Answers are cached per process until the file changes. The server's connection only reads, so every
-change comes from another connection (an import, a key command), and SQLite's `PRAGMA data_version`
-then returns a new value: the reader checks it on each call and drops the whole cache when it moved.
-Cache keys are the complete query, caller's pin included, so one caller's answer never serves another.
+The file's version is SQLite's `PRAGMA data_version`. The server's connection only reads, so every
+change comes from another connection (an import, a key command), and the version then moves. The
+gateway caches answers under this version (see `catalog_version`), and the reader caches access key
+rows the same way.
 """
 
 from __future__ import annotations
 
 import logging
 import sqlite3
-from collections import OrderedDict
 
 from sqlalchemy.dialects import sqlite
 
@@ -24,7 +23,7 @@ from cocvm.store.reader import StoreUnavailableError
 
 logger = logging.getLogger(__name__)
 
-MAX_CACHED_ANSWERS = 4096
+MAX_CACHED_KEYS = 4096
 
 
 class SqliteCatalogReader:
@@ -38,34 +37,22 @@ class SqliteCatalogReader:
         self._connection.execute("PRAGMA busy_timeout=2000")
         self._connection.execute("PRAGMA query_only=ON")
         self._data_version: int | None = None
-        self._answers: OrderedDict[ImageQuery, tuple[int, list[bytes]]] = OrderedDict()
         self._keys: dict[str, StoredKey | None] = {}
 
-    def _drop_cache_if_changed(self) -> None:
-        (version,) = self._connection.execute("PRAGMA data_version").fetchone()
-        if version != self._data_version:
-            self._answers.clear()
-            self._keys.clear()
-            self._data_version = version
-
-    async def describe(self, query: ImageQuery) -> tuple[int, list[bytes]]:
-        """Return the total number of matches and the requested page of rendered images."""
+    def catalog_version(self) -> int:
+        """Return a number that changes whenever another connection commits to the file."""
         try:
-            self._drop_cache_if_changed()
+            (version,) = self._connection.execute("PRAGMA data_version").fetchone()
         except sqlite3.Error as error:
             logger.warning("Reading the SQLite catalog %s failed: %s", self._path, error)
             raise StoreUnavailableError(str(error)) from error
-        cached = self._answers.get(query)
-        if cached is not None:
-            return cached
+        if version != self._data_version:
+            self._keys.clear()
+            self._data_version = version
+        return int(version)
 
-        answer = self._query(query)
-        self._answers[query] = answer
-        if len(self._answers) > MAX_CACHED_ANSWERS:
-            self._answers.popitem(last=False)
-        return answer
-
-    def _query(self, query: ImageQuery) -> tuple[int, list[bytes]]:
+    async def describe(self, query: ImageQuery) -> tuple[int, list[bytes]]:
+        """Return the total number of matches and the requested page of rendered images."""
         compiled = self._compiler.compile(query)
         values = query.bind_values()
         connection = self._connection
@@ -91,8 +78,8 @@ class SqliteCatalogReader:
 
     async def find_access_key(self, access_key: str) -> StoredKey | None:
         """Return an access key's row; a key command's commit drops the cached rows at once."""
+        self.catalog_version()
         try:
-            self._drop_cache_if_changed()
             if access_key in self._keys:
                 return self._keys[access_key]
             row = self._connection.execute(
@@ -107,7 +94,7 @@ class SqliteCatalogReader:
         if row is not None:
             pin, ciphertext, enabled, created_at = row
             stored = StoredKey(access_key, pin, ciphertext, bool(enabled), created_at)
-        if len(self._keys) >= MAX_CACHED_ANSWERS:
+        if len(self._keys) >= MAX_CACHED_KEYS:
             self._keys.clear()
         self._keys[access_key] = stored
         return stored
