@@ -1,8 +1,8 @@
 """Catalog files: reading image records from JSON or JSON Lines, and writing them back.
 
-A catalog file is either a JSON array of image records or JSON Lines (one record per line; blank lines
-are skipped). Records are numbered from 1 in the order they appear, and every error names the record
-number, the field and the reason, so that a file can be fixed and imported again.
+A catalog file is either a JSON array of image records or JSON Lines (one record per line, blank
+lines skipped). Records are numbered from 1 in the order they appear, and every error names the
+record number, the field and the reason, so that a file can be fixed and imported again.
 """
 
 from __future__ import annotations
@@ -21,40 +21,66 @@ from cocvm.store.writer import ProgressCallback, upsert_images
 
 
 class CatalogFileError(ValueError):
-    """A catalog file or one of its records is invalid."""
+    """A catalog file or one of its records is invalid.
 
-    def __init__(self, record_number: int | None, field: str | None, reason: str) -> None:
+    `record_number` counts records from 1 (None when the fault is not in one record), `line_number`
+    is the line of the fault when it is known, and `field` is the field's path inside the record,
+    such as `snapshots[0].diskSize`.
+    """
+
+    def __init__(
+        self,
+        record_number: int | None,
+        field: str | None,
+        reason: str,
+        line_number: int | None = None,
+    ) -> None:
         self.record_number = record_number
+        self.line_number = line_number
         self.field = field
         self.reason = reason
-        where = [] if record_number is None else [f"record {record_number}"]
+        where = []
+        if record_number is not None:
+            line = "" if line_number is None else f" (line {line_number})"
+            where.append(f"record {record_number}{line}")
+        elif line_number is not None:
+            where.append(f"line {line_number}")
         if field:
             where.append(f"field '{field}'")
         prefix = ", ".join(where)
         super().__init__(f"{prefix}: {reason}" if prefix else reason)
 
 
+_UTF8_BOM = b"\xef\xbb\xbf"
 _NAMED_FIELD = re.compile(r"Object (?:missing required|contains unknown) field `([^`]+)`")
+# The form of the errors that ImageRecord.__post_init__ raises (see record.field_error).
+_POST_INIT_FIELD = re.compile(r"field `([^`]+)`: ", re.DOTALL)
 _PATH = re.compile(r" - at `\$(?:\[(\d+)\])?((?:\.[A-Za-z0-9_]+|\[\d+\])*)`$")
+_BYTE_OFFSET = re.compile(r"\(byte (\d+)\)$")
 
 
 def parse_catalog(data: bytes) -> list[ImageRecord]:
-    """Parse and validate every record of a catalog file, raising CatalogFileError on the first fault.
+    """Parse and validate a catalog file's records, raising CatalogFileError at the first fault.
 
-    Duplicate imageIds in one file are an error, because which of them should win is not clear.
+    A file without any record is an error, and so are duplicate imageIds in one file, because which
+    of them should win is not clear. A UTF-8 byte order mark at the start is ignored.
     """
-    stripped = data.lstrip()
-    if stripped.startswith(b"["):
+    data = data.removeprefix(_UTF8_BOM)
+    line_numbers: list[int] | None = None
+    if data.lstrip().startswith(b"["):
         records = _parse_array(data)
     else:
-        records = _parse_lines(data)
+        records, line_numbers = _parse_lines(data)
+    if not records:
+        raise CatalogFileError(None, None, "the file contains no image records")
 
     first_seen: dict[str, int] = {}
     for number, record in enumerate(records, start=1):
         previous = first_seen.setdefault(record.imageId, number)
         if previous != number:
+            line_number = None if line_numbers is None else line_numbers[number - 1]
             raise CatalogFileError(
-                number, "imageId", f"'{record.imageId}' repeats record {previous}"
+                number, "imageId", f"'{record.imageId}' repeats record {previous}", line_number
             )
     return records
 
@@ -65,26 +91,39 @@ def _parse_array(data: bytes) -> list[ImageRecord]:
     except msgspec.ValidationError as error:
         raise _validation_error(str(error), record_number=None) from None
     except msgspec.DecodeError as error:
-        raise CatalogFileError(None, None, f"not valid JSON: {error}") from None
+        # msgspec names the byte where the JSON broke, and a line is easier to find in an editor.
+        offset = _BYTE_OFFSET.search(str(error))
+        line_number = None if offset is None else data.count(b"\n", 0, int(offset.group(1))) + 1
+        raise CatalogFileError(None, None, f"not valid JSON: {error}", line_number) from None
 
 
-def _parse_lines(data: bytes) -> list[ImageRecord]:
+def _parse_lines(data: bytes) -> tuple[list[ImageRecord], list[int]]:
+    """Return the records of a JSON Lines file and the line number of each."""
     decoder = msgspec.json.Decoder(ImageRecord)
     records: list[ImageRecord] = []
-    for line in data.splitlines():
+    line_numbers: list[int] = []
+    for line_number, line in enumerate(data.splitlines(), start=1):
         if not line.strip():
             continue
         number = len(records) + 1
         try:
             records.append(decoder.decode(line))
+            line_numbers.append(line_number)
         except msgspec.ValidationError as error:
-            raise _validation_error(str(error), record_number=number) from None
+            raise _validation_error(str(error), number, line_number) from None
         except msgspec.DecodeError as error:
-            raise CatalogFileError(number, None, f"not valid JSON: {error}") from None
-    return records
+            reason = f"not valid JSON: {error}"
+            if "truncated" in reason:
+                # The usual cause is a record written over several lines.
+                reason += ". JSON Lines needs each record on one line."
+            raise CatalogFileError(number, None, reason, line_number) from None
+    return records, line_numbers
 
 
-def _validation_error(message: str, record_number: int | None) -> CatalogFileError:
+def _validation_error(
+    message: str, record_number: int | None, line_number: int | None = None
+) -> CatalogFileError:
+    """Turn msgspec's "REASON - at `$[3].snapshots[0].diskSize`" into a CatalogFileError."""
     reason, field = message, None
     match = _PATH.search(message)
     if match is not None:
@@ -92,11 +131,17 @@ def _validation_error(message: str, record_number: int | None) -> CatalogFileErr
         if match.group(1) is not None:
             record_number = int(match.group(1)) + 1
         field = match.group(2).lstrip(".") or None
+
     named = _NAMED_FIELD.match(reason)
+    post_init = _POST_INIT_FIELD.match(reason)
     if named is not None:
         nested = named.group(1)
         field = f"{field}.{nested}" if field else nested
-    return CatalogFileError(record_number, field, reason)
+    elif post_init is not None:
+        nested = post_init.group(1)
+        field = f"{field}.{nested}" if field else nested
+        reason = reason[post_init.end() :]
+    return CatalogFileError(record_number, field, reason, line_number)
 
 
 def to_rows(records: Iterable[ImageRecord]) -> tuple[list[dict[str, Any]], list[dict[str, str]]]:

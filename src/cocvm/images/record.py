@@ -1,9 +1,11 @@
-"""The image record: one image as `cocvm images import` reads it and `cocvm images export` writes it.
+"""The image record: an image as `cocvm images import` reads it and `cocvm images export` writes it.
 
 A record carries the API's Image fields in their camelCase JSON names, plus `regionId` (required),
 `distribution` (the OS distribution that the `platform=` filter matches; defaults to `platform`),
 `offline` (delisted; default false) and `sharedWith` (pins the owner shared a private image with).
-Types and allowed values are declared on the structs, so msgspec reports the first fault with its path.
+Types and allowed values are declared on the structs, so msgspec reports the first fault with its
+path. Checks that span fields or need a calendar run in `__post_init__`, and their messages start
+with "field `NAME`: " so that a reader of the message can tell which field failed.
 """
 
 from __future__ import annotations
@@ -14,7 +16,6 @@ from typing import Annotated, Literal
 import msgspec
 
 CHINA_STANDARD_TIME = timezone(timedelta(hours=8), "CST")
-CREATE_TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
 
 ImageId = Annotated[str, msgspec.Meta(pattern=r"^img-[0-9a-z]{1,60}$")]
 RegionId = Annotated[str, msgspec.Meta(pattern=r"^[a-z0-9][a-z0-9-]{0,63}$")]
@@ -130,24 +131,41 @@ class ImageRecord(msgspec.Struct, forbid_unknown_fields=True):
             self.distribution = self.platform
         self.sharedWith = list(dict.fromkeys(self.sharedWith))
         if self.sharedWith and self.imageSource != "private":
-            raise ValueError("only private images can be shared; remove `sharedWith`")
+            raise field_error(
+                "sharedWith",
+                f"only private images can be shared, but imageSource is '{self.imageSource}'. "
+                "Remove sharedWith or set imageSource to private.",
+            )
         try:
-            datetime.strptime(self.createTime, CREATE_TIME_FORMAT)
-        except ValueError:
-            raise ValueError(
-                f"createTime '{self.createTime}' is not a real date and time "
-                "(YYYY-MM-DD HH:MM:SS in UTC+8)"
+            _parse_create_time(self.createTime)
+        except ValueError as error:
+            raise field_error(
+                "createTime",
+                f"'{self.createTime}' is not a valid date and time ({error}). "
+                "Expected YYYY-MM-DD HH:MM:SS in China Standard Time (UTC+8).",
             ) from None
 
     @property
     def create_timestamp(self) -> int:
         """createTime as seconds since the Unix epoch (the record holds China Standard Time)."""
-        local = datetime.strptime(self.createTime, CREATE_TIME_FORMAT)
+        local = _parse_create_time(self.createTime)
         return int(local.replace(tzinfo=CHINA_STANDARD_TIME).timestamp())
 
     @property
     def launch_permission(self) -> str:
-        """JD Cloud's launchPermission: `all` for listed sources, else whether the owner shared it."""
+        """JD Cloud's launchPermission: `all` unless private, else whether the owner shared it."""
         if self.imageSource != "private":
             return "all"
         return "specifiedUsers" if self.sharedWith else "ownerOnly"
+
+
+def field_error(field: str, reason: str) -> ValueError:
+    """Build the error that `__post_init__` raises for one field, in the "field `NAME`: " form."""
+    return ValueError(f"field `{field}`: {reason}")
+
+
+def _parse_create_time(text: str) -> datetime:
+    # Decoding has checked the text against the CreateTime pattern (YYYY-MM-DD HH:MM:SS), and
+    # fromisoformat reads that layout, rejecting impossible dates such as 2021-02-30, far faster
+    # than strptime does.
+    return datetime.fromisoformat(text)

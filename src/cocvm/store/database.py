@@ -28,7 +28,7 @@ SUPPORTED_BACKENDS = ("sqlite", "postgresql")
 
 
 class SchemaBehindError(RuntimeError):
-    """The database schema is not the one this cocvm needs: older, unknown, or not cocvm's at all."""
+    """The database schema is not the one this cocvm needs (older, unknown, or not cocvm's)."""
 
 
 class DatabaseUrlError(ArgumentError):

@@ -1,4 +1,4 @@
-"""Writes and bulk reads of the catalog: upserting imported images and reading them back for export."""
+"""Writes and bulk reads of the catalog: upserting imported images and reading them for export."""
 
 from __future__ import annotations
 
@@ -11,6 +11,11 @@ from sqlalchemy.dialects import postgresql, sqlite
 from cocvm.store.schema import image_shares, images
 
 BATCH_SIZE = 2000
+# SQLite page cache for bulk upserts, in KiB. Rows land in the primary key and three indexes in
+# no particular order. With SQLite's default 2 MiB cache, the upsert of 100,000 generated images
+# took about 25% more CPU time (measured with SQLite 3.40 on a 2-CPU virtual machine). The cache
+# grows only as pages are used.
+SQLITE_UPSERT_CACHE_KIB = 65536
 
 ProgressCallback = Callable[[int], None]
 
@@ -38,12 +43,14 @@ def upsert_images_in(
     progress: ProgressCallback | None = None,
 ) -> None:
     """Do what `upsert_images` does inside the caller's transaction."""
-    statement = _upsert_statement(connection)
+    sql, driver_parameters = _compile_upsert(connection)
     image_ids = [row["image_id"] for row in rows]
+    if connection.dialect.name == "sqlite":
+        connection.exec_driver_sql(f"PRAGMA cache_size = -{SQLITE_UPSERT_CACHE_KIB}")
 
     for start in range(0, len(rows), BATCH_SIZE):
         batch = rows[start : start + BATCH_SIZE]
-        connection.execute(statement, list(batch))
+        connection.exec_driver_sql(sql, [driver_parameters(row) for row in batch])
         connection.execute(
             delete(image_shares).where(
                 image_shares.c.image_id.in_(image_ids[start : start + BATCH_SIZE])
@@ -56,8 +63,24 @@ def upsert_images_in(
         connection.execute(insert(image_shares), list(shares))
 
 
+def _compile_upsert(connection: Connection) -> tuple[str, Callable[[Mapping[str, Any]], Any]]:
+    """Compile the upsert for the connection's driver, and return it with a row-to-parameters map.
+
+    The rows then go to the driver's executemany as they are, which skips SQLAlchemy's per-row
+    parameter processing: about a quarter of the CPU time of a 100,000-image SQLite import when
+    measured. This is sound because the rows contain only str, int, bool and bytes values, which
+    sqlite3 and psycopg take unchanged.
+    """
+    compiled = _upsert_statement(connection).compile(dialect=connection.dialect)
+    names = compiled.positiontup
+    if compiled.positional and names is not None:
+        return str(compiled), lambda row: tuple([row[name] for name in names])
+    return str(compiled), dict
+
+
 def _upsert_statement(connection: Connection) -> Any:
     dialect_name = connection.dialect.name
+    statement: sqlite.Insert | postgresql.Insert
     if dialect_name == "sqlite":
         statement = sqlite.insert(images)
     elif dialect_name == "postgresql":

@@ -1,0 +1,325 @@
+import json
+import stat
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+from cryptography.fernet import Fernet
+
+from cocvm.cli.main import cli
+from cocvm.store.database import create_catalog_engine
+from cocvm.store.keys import list_access_keys
+from cocvm.store.secret_box import SecretBox
+from conftest import run_cocvm
+
+
+class KeysCli:
+    """`cocvm keys` run in this process against one database and one server key file."""
+
+    def __init__(self, work_dir: Path) -> None:
+        self.database_path = work_dir / "catalog.db"
+        self.database_url = f"sqlite:///{self.database_path}"
+        self.key_file = work_dir / "secrets" / "server.key"
+        self.environment = {
+            "COCVM_SERVER_KEY_FILE": str(self.key_file),
+            "COCVM_SERVER_KEY": "",
+            "COLUMNS": "80",
+        }
+
+    def run(self, *arguments: str, environment: dict[str, str] | None = None) -> Result:
+        return CliRunner().invoke(
+            cli,
+            ["keys", *arguments, "--database", self.database_url],
+            env={**self.environment, **(environment or {})},
+        )
+
+    def create(self, pin: str) -> dict[str, str]:
+        result = self.run("create", "--pin", pin, "--json")
+        assert result.exit_code == 0, result.output
+        created: dict[str, str] = json.loads(result.stdout)
+        return created
+
+    def database_bytes(self) -> bytes:
+        """Every byte SQLite keeps for this database: the file and its WAL and shared memory."""
+        paths = self.database_path.parent.glob(f"{self.database_path.name}*")
+        return b"".join(path.read_bytes() for path in paths)
+
+
+@pytest.fixture
+def keys_cli(tmp_path: Path) -> KeysCli:
+    return KeysCli(tmp_path)
+
+
+def assert_clean_failure(result: Result, message: str) -> None:
+    """The command failed with exit status 1 and one error line, not a traceback."""
+    assert result.exit_code == 1
+    assert isinstance(result.exception, SystemExit)
+    assert result.stderr == f"Error: {message}\n"
+
+
+# --- create -------------------------------------------------------------------------------------
+
+
+def test_keys_create_prints_pair(keys_cli: KeysCli) -> None:
+    result = keys_cli.run("create", "--pin", "alice")
+
+    lines = result.stdout.splitlines()
+    assert result.exit_code == 0
+    assert [line.split(":")[0] for line in lines] == ["Access key", "Secret key", "Pin"]
+    assert lines[2] == "Pin:        alice"
+    assert "cannot be shown again" in result.stderr
+
+
+def test_keys_create_json(keys_cli: KeysCli) -> None:
+    created = keys_cli.create("alice")
+
+    assert set(created) == {"accessKey", "secretKey", "pin"}
+    assert created["pin"] == "alice"
+    assert len(created["accessKey"]) == 32
+    assert len(created["secretKey"]) == 32
+
+
+def test_keys_create_empty_pin(keys_cli: KeysCli) -> None:
+    result = keys_cli.run("create", "--pin", "  ")
+
+    assert result.exit_code == 2
+    assert "The pin must not be empty." in result.stderr
+
+
+def test_keys_create_key_file_mode(keys_cli: KeysCli) -> None:
+    keys_cli.create("alice")
+
+    assert stat.S_IMODE(keys_cli.key_file.stat().st_mode) == 0o600
+
+
+def test_keys_create_key_from_environment(keys_cli: KeysCli) -> None:
+    server_key = Fernet.generate_key()
+
+    result = keys_cli.run(
+        "create", "--pin", "alice", "--json", environment={"COCVM_SERVER_KEY": server_key.decode()}
+    )
+
+    created = json.loads(result.stdout)
+    engine = create_catalog_engine(keys_cli.database_url)
+    (stored,) = list_access_keys(engine)
+    engine.dispose()
+    assert not keys_cli.key_file.exists()
+    assert SecretBox(server_key).decrypt(stored.secret_ciphertext) == created["secretKey"]
+
+
+def test_keys_create_secret_only_encrypted(keys_cli: KeysCli) -> None:
+    created = keys_cli.create("alice")
+
+    stored = keys_cli.database_bytes()
+
+    assert created["accessKey"].encode() in stored
+    assert created["secretKey"].encode() not in stored
+
+
+@pytest.mark.parametrize("server_key", ["garbage", "gärbage"])
+def test_keys_create_malformed_environment_key(keys_cli: KeysCli, server_key: str) -> None:
+    result = keys_cli.run("create", "--pin", "alice", environment={"COCVM_SERVER_KEY": server_key})
+
+    assert result.exit_code == 1
+    assert isinstance(result.exception, SystemExit)
+    assert result.stderr.startswith("Error: The server key in COCVM_SERVER_KEY is malformed")
+
+
+def test_keys_create_malformed_key_file(keys_cli: KeysCli) -> None:
+    keys_cli.key_file.parent.mkdir()
+    keys_cli.key_file.write_text("not a key\n")
+
+    result = keys_cli.run("create", "--pin", "alice")
+
+    assert_clean_failure(
+        result,
+        f"The server key in the file {keys_cli.key_file} is malformed: it must be 32 url-safe "
+        "base64-encoded bytes, as `cocvm` writes it.",
+    )
+
+
+def test_keys_create_wrong_server_key(keys_cli: KeysCli) -> None:
+    keys_cli.create("alice")
+
+    result = keys_cli.run(
+        "create", "--pin", "bob", environment={"COCVM_SERVER_KEY": Fernet.generate_key().decode()}
+    )
+
+    assert result.exit_code == 1
+    assert isinstance(result.exception, SystemExit)
+    assert "cannot be decrypted with this server key" in result.stderr
+    assert "bob" not in keys_cli.run("list").stdout
+
+
+def test_keys_create_uncreatable_key_file(keys_cli: KeysCli) -> None:
+    result = keys_cli.run(
+        "create",
+        "--pin",
+        "alice",
+        "--server-key-file",
+        "/proc/cocvm-no-such-folder/server.key",
+    )
+
+    assert result.exit_code == 1
+    assert isinstance(result.exception, SystemExit)
+    assert result.stderr.startswith(
+        "Error: Cannot create the server key file /proc/cocvm-no-such-folder/server.key"
+    )
+
+
+# --- list ---------------------------------------------------------------------------------------
+
+
+def test_keys_list_hides_secrets(keys_cli: KeysCli) -> None:
+    created = [keys_cli.create(pin) for pin in ("alice", "bob")]
+
+    table = keys_cli.run("list")
+    lines = keys_cli.run("list", "--json")
+
+    for key in created:
+        assert key["accessKey"] in table.stdout
+        assert key["secretKey"] not in table.stdout
+        assert key["accessKey"] in lines.stdout
+        assert key["secretKey"] not in lines.stdout
+
+
+def test_keys_list_json_fields(keys_cli: KeysCli) -> None:
+    created = keys_cli.create("alice")
+
+    result = keys_cli.run("list", "--json")
+
+    (entry,) = [json.loads(line) for line in result.stdout.splitlines()]
+    assert set(entry) == {"accessKey", "pin", "enabled", "createdAt"}
+    assert entry["accessKey"] == created["accessKey"]
+    assert entry["pin"] == "alice"
+    assert entry["enabled"] is True
+
+
+def test_keys_list_by_pin(keys_cli: KeysCli) -> None:
+    alice = keys_cli.create("alice")
+    bob = keys_cli.create("bob")
+
+    result = keys_cli.run("list", "--pin", "bob", "--json")
+
+    listed = [json.loads(line)["accessKey"] for line in result.stdout.splitlines()]
+    assert listed == [bob["accessKey"]]
+    assert alice["accessKey"] not in result.stdout
+
+
+def test_keys_list_table_keeps_whole_key(keys_cli: KeysCli) -> None:
+    # 80 columns cannot hold this row on one line; the access key must still appear whole.
+    long_pin = "a-pin-long-enough-to-make-the-table-wider-than-eighty-columns"
+    created = keys_cli.create(long_pin)
+
+    result = keys_cli.run("list")
+
+    assert created["accessKey"] in result.stdout
+    assert "…" not in result.stdout
+
+
+def test_keys_list_empty(keys_cli: KeysCli) -> None:
+    result = keys_cli.run("list", "--json")
+
+    assert result.exit_code == 0
+    assert result.stdout == ""
+
+
+# --- disable, enable, delete --------------------------------------------------------------------
+
+
+def enabled_states(keys_cli: KeysCli) -> dict[str, bool]:
+    result = keys_cli.run("list", "--json")
+    entries = [json.loads(line) for line in result.stdout.splitlines()]
+    return {entry["accessKey"]: entry["enabled"] for entry in entries}
+
+
+def test_keys_disable_and_enable(keys_cli: KeysCli) -> None:
+    access_key = keys_cli.create("alice")["accessKey"]
+
+    disabled = keys_cli.run("disable", access_key)
+    assert disabled.exit_code == 0
+    assert disabled.stdout == f"Disabled {access_key}.\n"
+    assert enabled_states(keys_cli) == {access_key: False}
+    assert "disabled" in keys_cli.run("list").stdout
+
+    enabled = keys_cli.run("enable", access_key)
+    assert enabled.exit_code == 0
+    assert enabled.stdout == f"Enabled {access_key}.\n"
+    assert enabled_states(keys_cli) == {access_key: True}
+
+
+def test_keys_delete(keys_cli: KeysCli) -> None:
+    alice = keys_cli.create("alice")["accessKey"]
+    bob = keys_cli.create("bob")["accessKey"]
+
+    result = keys_cli.run("delete", alice)
+
+    assert result.exit_code == 0
+    assert result.stdout == f"Deleted {alice}.\n"
+    assert enabled_states(keys_cli) == {bob: True}
+
+
+@pytest.mark.parametrize("command", ["disable", "enable", "delete"])
+def test_keys_unknown_key_fails(keys_cli: KeysCli, command: str) -> None:
+    keys_cli.create("alice")
+
+    result = keys_cli.run(command, "AKNOSUCHKEY")
+
+    assert_clean_failure(
+        result, "Access key AKNOSUCHKEY not found; `cocvm keys list` shows the keys."
+    )
+
+
+# --- As a separate process ----------------------------------------------------------------------
+
+
+def test_keys_command_process_round_trip(tmp_path: Path) -> None:
+    database_url = f"sqlite:///{tmp_path / 'catalog.db'}"
+    key_file = tmp_path / "first-use" / "server.key"
+    environment = {"COCVM_SERVER_KEY_FILE": str(key_file)}
+
+    created = run_cocvm(
+        "keys", "create", "--pin", "alice", "--database", database_url, env=environment
+    )
+    listed = run_cocvm("keys", "list", "--database", database_url, env=environment)
+
+    secret_line = created.stdout.decode().splitlines()[1]
+    secret_key = secret_line.removeprefix("Secret key: ")
+    assert created.returncode == 0
+    assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
+    assert listed.returncode == 0
+    assert "alice" in listed.stdout.decode()
+    assert secret_key not in listed.stdout.decode()
+    assert secret_key.encode() not in (tmp_path / "catalog.db").read_bytes()
+
+
+def test_keys_command_process_unknown_key(tmp_path: Path) -> None:
+    database_url = f"sqlite:///{tmp_path / 'catalog.db'}"
+
+    result = run_cocvm("keys", "disable", "AKNOSUCHKEY", "--database", database_url)
+
+    assert result.returncode == 1
+    assert b"Traceback" not in result.stderr
+    assert result.stderr.decode() == (
+        "Error: Access key AKNOSUCHKEY not found; `cocvm keys list` shows the keys.\n"
+    )
+
+
+def test_keys_command_process_malformed_key(tmp_path: Path) -> None:
+    database_url = f"sqlite:///{tmp_path / 'catalog.db'}"
+
+    result = run_cocvm(
+        "keys",
+        "create",
+        "--pin",
+        "alice",
+        "--database",
+        database_url,
+        env={"COCVM_SERVER_KEY": "gärbage"},
+    )
+
+    assert result.returncode == 1
+    assert b"Traceback" not in result.stderr
+    assert result.stderr.decode().startswith(
+        "Error: The server key in COCVM_SERVER_KEY is malformed"
+    )
