@@ -44,7 +44,9 @@ def keys() -> None:
 
 
 @keys.command(help=_("Create an access key for PIN and print its secret (shown only this once)."))
-@click.option("--pin", required=True, help=_("The user pin that owns the key and its private images."))
+@click.option(
+    "--pin", required=True, help=_("The user pin that owns the key and its private images.")
+)
 @click.option("--json", "as_json", is_flag=True, help=_("Print the key pair as one JSON object."))
 @database_option
 @server_key_file_option
@@ -89,7 +91,12 @@ def list_command(pin: str | None, as_json: bool, database_url: str) -> None:
                 ).decode()
             )
         return
+    # Rich shrinks a table to the terminal (80 columns when the output is not a terminal) and
+    # would cut long values with an ellipsis: access keys never wrap and pins wrap whole.
     table = Table(_("Access key"), _("Pin"), _("Status"), _("Created (UTC)"))
+    table.columns[0].no_wrap = True
+    table.columns[0].min_width = max((len(key.access_key) for key in stored), default=0)
+    table.columns[1].overflow = "fold"
     for key in stored:
         status = _("enabled") if key.enabled else _("disabled")
         table.add_row(key.access_key, key.pin, status, _format_time(key.created_at))

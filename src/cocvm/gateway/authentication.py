@@ -3,27 +3,32 @@
 Modes (`cocvm serve --auth`):
 - `strict` (default): every request needs a valid JDCLOUD2 or JDCLOUD3 signature by an enabled key,
   a request time within the allowed clock skew, and a signed nonce not seen before.
-- `emulator`: for testing client code. Any well-formed signed request is accepted without checking the
-  secret, the clock or nonces; the caller's pin is the key's pin when the key is known, else the access
-  key id itself, so a test can act as many tenants just by using different keys.
+- `emulator`: for testing client code. Any well-formed signed request is accepted without checking
+  the secret, the clock or nonces; the caller's pin is the key's pin when the key is known, else the
+  access key id itself, so a test can act as many tenants just by using different keys.
 - `off`: no check at all and every caller is anonymous (public images only): for benchmarks and
   trusted networks.
 
-Failures are 401 ACCESS_ERROR. An unknown access key, a wrong secret and a request changed in transit
-all get `sign result is not same`, so that the reply never tells whether a key exists to someone who
-does not hold its secret; `Invalid accessKey` (a disabled key) is only returned to a valid signature.
+Failures are 401 ACCESS_ERROR. An unknown access key, a wrong secret and a request changed in
+transit all get `sign result is not same`, so that the reply never tells whether a key exists to
+someone who does not hold its secret; `Invalid accessKey` (a disabled key) is only returned to a
+valid signature.
+A stored secret that the server key cannot decrypt is the operator's fault, not the caller's: that
+request gets 500 INTERNAL and the log says which access key and what to fix.
 """
 
 from __future__ import annotations
 
 import enum
+import hashlib
+import logging
 import os
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, MutableMapping
 from typing import Any, Protocol
 
-from cocvm.errors import AccessError
+from cocvm.errors import AccessError, InternalError
 from cocvm.gateway.nonces import NonceStore
 from cocvm.images.visibility import ANONYMOUS, Caller
 from cocvm.signing import (
@@ -38,7 +43,9 @@ from cocvm.signing import (
     verify_signature,
 )
 from cocvm.store.keys import StoredKey
-from cocvm.store.secret_box import SecretBox
+from cocvm.store.secret_box import SecretBox, ServerKeyError
+
+logger = logging.getLogger(__name__)
 
 SIGNATURE_MISMATCH = "sign result is not same"
 INVALID_ACCESS_KEY = "Invalid accessKey"
@@ -92,6 +99,8 @@ class Authenticator:
         self._max_clock_skew_seconds = max_clock_skew_seconds
         self._clock = clock
         self._secrets: OrderedDict[tuple[str, bytes], str] = OrderedDict()
+        # Access keys whose secret failed to decrypt, each logged once; bounded like the cache.
+        self._undecryptable_keys: OrderedDict[str, None] = OrderedDict()
         # Verifying against a random secret for an unknown key keeps its reply time like a
         # known key's, so timing does not reveal which keys exist either.
         self._decoy_secret = os.urandom(16).hex().upper()
@@ -102,7 +111,11 @@ class Authenticator:
         return self._mode
 
     async def authenticate(self, scope: MutableMapping[str, Any], region_id: str) -> Caller:
-        """Check the request's signature and return its caller; raise AccessError on failure."""
+        """Check the request's signature and return its caller.
+
+        Raises AccessError when the request is not accepted, and InternalError when the key's
+        stored secret cannot be decrypted with the server key.
+        """
         if self._mode is AuthMode.OFF:
             return ANONYMOUS
 
@@ -152,7 +165,7 @@ class Authenticator:
             raise AccessError(
                 f"the request time is out of range: {DATE_HEADER} "
                 f"'{_first(headers, DATE_HEADER)}' is more than "
-                f"{self._max_clock_skew_seconds // 60} minutes from the server's clock"
+                f"{_duration(self._max_clock_skew_seconds)} from the server's clock"
             )
 
     def _signature_matches(
@@ -185,11 +198,29 @@ class Authenticator:
         cache_key = (stored.access_key, stored.secret_ciphertext)
         secret = self._secrets.get(cache_key)
         if secret is None:
-            secret = self._secret_box.decrypt(stored.secret_ciphertext)
+            try:
+                secret = self._secret_box.decrypt(stored.secret_ciphertext)
+            except ServerKeyError as error:
+                self._log_undecryptable(stored.access_key, error)
+                raise InternalError() from None
             self._secrets[cache_key] = secret
             if len(self._secrets) > _SECRET_CACHE_SIZE:
                 self._secrets.popitem(last=False)
         return secret
+
+    def _log_undecryptable(self, access_key: str, error: ServerKeyError) -> None:
+        if access_key in self._undecryptable_keys:
+            return
+        self._undecryptable_keys[access_key] = None
+        if len(self._undecryptable_keys) > _SECRET_CACHE_SIZE:
+            self._undecryptable_keys.popitem(last=False)
+        logger.error(
+            "Cannot check signatures of access key %s, so its requests fail with 500 INTERNAL "
+            "(logged once per key): %s",
+            access_key,
+            error,
+            extra={"fields": {"accessKey": access_key}},
+        )
 
     async def _check_nonce(
         self, authorization: Authorization, headers: dict[str, list[str]]
@@ -202,7 +233,7 @@ class Authenticator:
         if nonce is None:
             return
         remembered = await self._nonces.remember(
-            f"{authorization.access_key}:{nonce}", 2 * self._max_clock_skew_seconds
+            _nonce_key(authorization.access_key, nonce), 2 * self._max_clock_skew_seconds
         )
         if not remembered:
             raise AccessError(
@@ -213,3 +244,18 @@ class Authenticator:
 def _first(headers: dict[str, list[str]], name: str) -> str | None:
     values = headers.get(name)
     return values[0] if values else None
+
+
+def _nonce_key(access_key: str, nonce: str) -> str:
+    # A digest keeps every stored entry small however long the nonce header is, and the
+    # length prefix keeps ("a:b", "c") and ("a", "b:c") apart.
+    material = f"{len(access_key)}:{access_key}:{nonce}".encode()
+    return hashlib.sha256(material).hexdigest()
+
+
+def _duration(seconds: int) -> str:
+    """Format a clock-skew limit for a message: whole minutes as minutes, else seconds."""
+    if seconds % 60 == 0:
+        minutes = seconds // 60
+        return "1 minute" if minutes == 1 else f"{minutes} minutes"
+    return "1 second" if seconds == 1 else f"{seconds} seconds"

@@ -21,7 +21,7 @@ class NonceStore(Protocol):
     """Remembers nonces for a time."""
 
     async def remember(self, key: str, ttl_seconds: int) -> bool:
-        """Store `key` for `ttl_seconds`; return False when it was already stored and not expired."""
+        """Store `key` for `ttl_seconds`; return False if it is already stored and not expired."""
         ...
 
     async def close(self) -> None:

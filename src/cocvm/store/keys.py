@@ -1,8 +1,9 @@
 """Access keys: the key pairs that sign requests, each owned by one pin.
 
-The secret is stored encrypted (see `secret_box`); only `create_access_key` ever returns it in plain
-text, once. Disabling or deleting a key takes effect on the server's next request, because the server
-reads the key's row on every request instead of caching it.
+The secret is stored encrypted (see `secret_box`); only `create_access_key` ever returns it in
+plain text, once. Disabling or deleting a key takes effect on the server's next request, because
+the server reads the key's row on every request (PostgreSQL) or drops its cached rows as soon as
+the database file changes (SQLite).
 """
 
 from __future__ import annotations
@@ -14,7 +15,11 @@ from dataclasses import dataclass
 from sqlalchemy import Engine, delete, select, update
 
 from cocvm.store.schema import access_keys
-from cocvm.store.secret_box import SecretBox
+from cocvm.store.secret_box import SecretBox, ServerKeyError
+
+# How many of the newest stored secrets `create_access_key` tries before it calls the server
+# key wrong: one key damaged by hand must not block every new key.
+_SERVER_KEY_CHECK_SAMPLE = 20
 
 
 class AccessKeyNotFoundError(LookupError):
@@ -47,9 +52,19 @@ def _new_key_text() -> str:
 
 
 def create_access_key(engine: Engine, box: SecretBox, pin: str) -> NewKey:
-    """Create and store an enabled key pair for `pin`."""
+    """Create and store an enabled key pair for `pin`.
+
+    Raises ServerKeyError, and stores nothing, when stored keys exist but `box` decrypts none of
+    the newest of them: a key encrypted with another server key would fail every request.
+    """
     access_key, secret_key = _new_key_text(), _new_key_text()
     with engine.begin() as connection:
+        newest_ciphertexts = connection.execute(
+            select(access_keys.c.secret_ciphertext)
+            .order_by(access_keys.c.created_at.desc(), access_keys.c.access_key.desc())
+            .limit(_SERVER_KEY_CHECK_SAMPLE)
+        ).scalars()
+        _check_server_key(box, list(newest_ciphertexts))
         connection.execute(
             access_keys.insert().values(
                 access_key=access_key,
@@ -60,6 +75,20 @@ def create_access_key(engine: Engine, box: SecretBox, pin: str) -> NewKey:
             )
         )
     return NewKey(access_key=access_key, secret_key=secret_key, pin=pin)
+
+
+def _check_server_key(box: SecretBox, ciphertexts: list[bytes]) -> None:
+    """Raise ServerKeyError unless `box` decrypts one of `ciphertexts` (or there are none)."""
+    error: ServerKeyError | None = None
+    for ciphertext in ciphertexts:
+        try:
+            box.decrypt(ciphertext)
+        except ServerKeyError as decrypt_error:
+            error = decrypt_error
+        else:
+            return
+    if error is not None:
+        raise error
 
 
 def list_access_keys(engine: Engine, pin: str | None = None) -> list[StoredKey]:

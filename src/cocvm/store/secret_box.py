@@ -1,14 +1,16 @@
 """Encryption at rest for access key secrets, with a server key kept outside the database.
 
-Secrets are encrypted with Fernet (AES-128-CBC with HMAC-SHA256, from `cryptography`). The server key
-comes from the environment variable COCVM_SERVER_KEY when it is set, else from a key file: by default
-`$XDG_CONFIG_HOME/cocvm/server.key` (`~/.config/cocvm/server.key`), created on first use with mode 0600.
+Secrets are encrypted with Fernet (AES-128-CBC with HMAC-SHA256, from `cryptography`). The server
+key comes from the environment variable COCVM_SERVER_KEY when it is set, else from a key file: by
+default `$XDG_CONFIG_HOME/cocvm/server.key` (`~/.config/cocvm/server.key`), created on first use
+with mode 0600.
 Every process that reads or writes keys of one database needs the same server key.
 """
 
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 
 from cryptography.fernet import Fernet, InvalidToken
@@ -30,12 +32,13 @@ def default_server_key_path() -> Path:
 class SecretBox:
     """Encrypts and decrypts access key secrets with the server key."""
 
-    def __init__(self, server_key: bytes) -> None:
+    def __init__(self, server_key: bytes, source: str = "The server key") -> None:
+        """Use `server_key` (a Fernet key); `source` names where it came from in error messages."""
         try:
             self._fernet = Fernet(server_key)
         except ValueError as error:
             raise ServerKeyError(
-                "The server key is malformed: it must be 32 url-safe base64-encoded bytes, "
+                f"{source} is malformed: it must be 32 url-safe base64-encoded bytes, "
                 "as `cocvm` writes it."
             ) from error
 
@@ -62,13 +65,19 @@ def load_secret_box(key_file: str | os.PathLike[str] | None = None, *, create: b
     """
     from_environment = os.environ.get(SERVER_KEY_VARIABLE)
     if from_environment:
-        return SecretBox(from_environment.strip().encode("ascii"))
+        source = f"The server key in {SERVER_KEY_VARIABLE}"
+        if not from_environment.isascii():
+            raise ServerKeyError(
+                f"{source} is malformed: it contains characters other than url-safe base64."
+            )
+        return SecretBox(from_environment.strip().encode("ascii"), source)
 
     path = Path(
         key_file or os.environ.get(SERVER_KEY_FILE_VARIABLE) or default_server_key_path()
     )
+    source = f"The server key in the file {path}"
     try:
-        return SecretBox(path.read_bytes().strip())
+        return SecretBox(path.read_bytes().strip(), source)
     except FileNotFoundError:
         if not create:
             raise ServerKeyError(
@@ -78,17 +87,32 @@ def load_secret_box(key_file: str | os.PathLike[str] | None = None, *, create: b
     except OSError as error:
         raise ServerKeyError(f"Cannot read the server key file {path}: {error}") from error
 
-    return SecretBox(_create_key_file(path))
+    try:
+        return SecretBox(_create_key_file(path), source)
+    except OSError as error:
+        raise ServerKeyError(
+            f"Cannot create the server key file {path}: {error}. Point --server-key-file at a "
+            f"writable location or set {SERVER_KEY_VARIABLE}."
+        ) from error
 
 
 def _create_key_file(path: Path) -> bytes:
+    """Write a new key to `path` with mode 0600, or return the key another process wrote first."""
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     key = Fernet.generate_key()
+    # The key is written to a temporary file (mkstemp makes it 0600) and then linked into place,
+    # so the key file never exists half-written. When two processes start at once, the link of
+    # the second one fails and it reads the first one's key.
+    descriptor, temporary_name = tempfile.mkstemp(prefix=".server.key.", dir=path.parent)
     try:
-        # O_EXCL: when two processes start at once, the second one reads the first one's key.
-        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        return path.read_bytes().strip()
-    with os.fdopen(descriptor, "wb") as key_file:
-        key_file.write(key + b"\n")
+        with os.fdopen(descriptor, "wb") as key_file:
+            key_file.write(key + b"\n")
+            key_file.flush()
+            os.fsync(key_file.fileno())
+        try:
+            os.link(temporary_name, path)
+        except FileExistsError:
+            return path.read_bytes().strip()
+    finally:
+        os.unlink(temporary_name)
     return key
