@@ -649,11 +649,13 @@ def test_launch_permission_filter(vm_tenants: Tenants, permission: str, expected
     assert result["totalCount"] == len(expected)
 
 
-def test_launch_permission_all_own_images_only(vm_tenants: Tenants) -> None:
+def test_launch_permission_all_every_own_image(vm_tenants: Tenants) -> None:
     result = result_of(vm_tenants.get("alice", "imageSource=private&launchPermission=all"))
+    unfiltered = result_of(vm_tenants.get("alice", "imageSource=private"))
 
-    assert {image["ownerPin"] for image in result["images"]} <= {"alice"}
-    assert result["totalCount"] == len(result["images"])
+    assert {image["ownerPin"] for image in result["images"]} == {"alice"}
+    assert result["images"] == unfiltered["images"]
+    assert result["totalCount"] == unfiltered["totalCount"]
 
 
 @pytest.mark.parametrize(

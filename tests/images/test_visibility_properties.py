@@ -180,7 +180,10 @@ def matches(image: Image, query: Query) -> bool:
         return False
     if query.status is not None and image.status != query.status:
         return False
-    return query.launch_permission is None or image.launch_permission == query.launch_permission
+    # launchPermission=all asks for every private image, shared or not.
+    if query.launch_permission in (None, "all"):
+        return True
+    return image.launch_permission == query.launch_permission
 
 
 def expected_answer(catalog: Sequence[Image], query: Query) -> list[Image]:

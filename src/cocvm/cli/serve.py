@@ -25,9 +25,11 @@ from cocvm.store.database import (
     PoolSettings,
     SchemaBehindError,
     create_catalog_engine,
+    describe_database_error,
     ensure_schema,
 )
 from cocvm.store.secret_box import ServerKeyError, load_secret_box
+from cocvm.store.keys import verify_server_key
 from cocvm.store.writer import count_images
 
 logger = logging.getLogger("cocvm.serve")
@@ -177,12 +179,6 @@ def serve(
         ),
     )
     _prepare_catalog(settings)
-    if settings.auth_mode is AuthMode.STRICT:
-        try:
-            # Created here, once, rather than by several workers racing at start-up.
-            load_secret_box(server_key_file, create=True)
-        except ServerKeyError as error:
-            raise click.ClickException(str(error)) from error
     _log_auth_mode(settings.auth_mode)
     settings.to_environment()
     if workers > 1:
@@ -238,13 +234,20 @@ def _log_auth_mode(mode: AuthMode) -> None:
 
 
 def _prepare_catalog(settings: ServerSettings) -> None:
-    """Create the schema of a new database and fill an empty catalog with the default images."""
-    engine = create_catalog_engine(settings.database_url)
+    """Create the schema of a new database, check the server key, and fill an empty catalog."""
+    try:
+        engine = create_catalog_engine(settings.database_url)
+    except SQLAlchemyError as error:
+        raise click.ClickException(describe_database_error(error)) from error
     logger.info(
         "Catalog database", extra={"fields": {"database": engine.url.render_as_string()}}
     )
     try:
         ensure_schema(engine)
+        if settings.auth_mode is AuthMode.STRICT:
+            # Created here, once, rather than by several workers racing at start-up; and a key
+            # that cannot decrypt the stored secrets would fail every request, so stop now.
+            verify_server_key(engine, load_secret_box(settings.server_key_file, create=True))
         if count_images(engine) == 0:
             records = default_records(settings.regions)
             logger.info(
@@ -252,7 +255,9 @@ def _prepare_catalog(settings: ServerSettings) -> None:
                 extra={"fields": {"images": len(records)}},
             )
             import_records(engine, records)
-    except (SchemaBehindError, SQLAlchemyError) as error:
+    except (SchemaBehindError, ServerKeyError) as error:
         raise click.ClickException(str(error)) from error
+    except SQLAlchemyError as error:
+        raise click.ClickException(describe_database_error(error)) from error
     finally:
         engine.dispose()

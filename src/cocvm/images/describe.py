@@ -86,7 +86,8 @@ class ImageService:
             architecture=params.architecture,
             status=params.status,
             root_device_type=params.root_device_type,
-            launch_permission=params.launch_permission,
+            # `all` asks for every private image, shared or not, so it filters nothing.
+            launch_permission=None if params.launch_permission == "all" else params.launch_permission,
             boot_mode=params.boot_mode,
             service_code=params.service_code,
             instance_ids=params.instance_ids,

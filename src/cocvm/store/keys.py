@@ -77,6 +77,17 @@ def create_access_key(engine: Engine, box: SecretBox, pin: str) -> NewKey:
     return NewKey(access_key=access_key, secret_key=secret_key, pin=pin)
 
 
+def verify_server_key(engine: Engine, box: SecretBox) -> None:
+    """Raise ServerKeyError unless `box` decrypts one of the newest stored secrets (or none exist)."""
+    with engine.connect() as connection:
+        newest_ciphertexts = connection.execute(
+            select(access_keys.c.secret_ciphertext)
+            .order_by(access_keys.c.created_at.desc(), access_keys.c.access_key.desc())
+            .limit(_SERVER_KEY_CHECK_SAMPLE)
+        ).scalars()
+        _check_server_key(box, list(newest_ciphertexts))
+
+
 def _check_server_key(box: SecretBox, ciphertexts: list[bytes]) -> None:
     """Raise ServerKeyError unless `box` decrypts one of `ciphertexts` (or there are none)."""
     error: ServerKeyError | None = None
