@@ -1,46 +1,76 @@
 """The describeImages benchmark that `make bench` runs.
 
 Steps:
-1. Install wrk (scripts/install-bench-tools.sh).
-2. Generate a catalog of 100,000 images and time `cocvm images import` on it.
+1. Install wrk (scripts/install-bench-tools.sh) and PostgreSQL (scripts/services.sh install).
+2. Generate a catalog of 100,000 images and time `cocvm images import` of it into SQLite.
 3. Start `cocvm serve` on an empty database, which loads the default catalog, and save one of its
-   replies for the raw ASGI app.
-4. Load four servers in turn, each a real process with one worker on CPU 0, with wrk on CPU 1:
-   the raw ASGI app, cocvm on the default catalog, cocvm on the 100,000-image catalog, and the raw
-   ASGI app again. Interleaving spreads machine noise over both sides of the ratio.
+   replies for the raw ASGI app. Create an access key in that database with `cocvm keys create`.
+4. Start a throw-away PostgreSQL server on CPU 0, time `cocvm images import` of the same catalog
+   into a new database on it, then VACUUM (ANALYZE) that database.
+5. Load six servers in turn, each a real process with one worker on CPU 0, with wrk on CPU 1.
+   They are the raw ASGI app, cocvm on the default catalog, the same with `--auth strict` and
+   signed requests, cocvm on the 100,000-image catalog in SQLite, the same in PostgreSQL, and the
+   raw ASGI app again. Interleaving spreads machine noise over both sides of each ratio.
+6. Stop PostgreSQL and delete its data, also when a step fails or on Ctrl-C.
 
 cocvm runs as in production, with INFO logging and its access log, written to files under .bench/.
 Figures are printed and written to .bench/results.json. The last line is the throughput of cocvm on
-the default catalog over the mean throughput of the raw ASGI runs.
+the default catalog, unsigned, over the mean throughput of the raw ASGI runs.
 """
 
 from __future__ import annotations
 
-import json
 import os
-import platform
 import signal
 import subprocess
 import sys
 import time
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime
-from importlib import metadata
 from pathlib import Path
 from types import FrameType
-from typing import Literal
 
 from bench.catalog import CatalogShape, write_catalog
-from bench.queries import SAMPLE_PATH, check_paths, request_paths
+from bench.postgres import (
+    create_database,
+    postgres_version,
+    running_postgres,
+    vacuum_analyze,
+)
+from bench.queries import SAMPLE_PATH, Request, check_requests, request_paths
 from bench.raw_asgi import BODY_FILE_VARIABLE
+from bench.report import (
+    DEFAULT_RUN,
+    POSTGRESQL_100K_RUN,
+    SIGNED_RUN,
+    SQLITE_100K_RUN,
+    ImportTiming,
+    Settings,
+    format_measurement,
+    report,
+)
 from bench.servers import BenchError, free_port, http_get, running_server
-from bench.wrk import CONNECTIONS, THREADS, WrkResult, run_wrk, write_script
+from bench.signed_requests import (
+    SERVER_KEY_FILE_VARIABLE,
+    AccessKeyPair,
+    check_signature_required,
+    create_access_key,
+    sign_requests,
+)
+from bench.targets import (
+    REPOSITORY,
+    VENV_BIN,
+    Measurement,
+    Target,
+    cocvm_serve_command,
+    sqlite_url,
+)
+from bench.wrk import CONNECTIONS, THREADS, run_wrk, write_script
 
-REPOSITORY = Path(__file__).resolve().parent.parent
 BENCH_DIRECTORY = REPOSITORY / ".bench"
-INSTALL_SCRIPT = REPOSITORY / "scripts" / "install-bench-tools.sh"
-VENV_BIN = Path(sys.executable).parent
+INSTALL_COMMANDS = (
+    [str(REPOSITORY / "scripts" / "install-bench-tools.sh")],
+    [str(REPOSITORY / "scripts" / "services.sh"), "install"],
+)
 
 SERVER_CPU = 0
 WRK_CPU = 1
@@ -48,58 +78,8 @@ WARMUP_SECONDS = 2
 MEASURE_SECONDS = 10
 IMPORT_GOAL_SECONDS = 10.0
 IMPORT_TIMEOUT_SECONDS = 120
-UNREACHABLE_RATE_LIMIT = 1_000_000_000
-
-
-@dataclass(frozen=True, slots=True)
-class Target:
-    """A server to load: how to start it and how to tell when it is ready."""
-
-    name: str
-    kind: Literal["raw", "cocvm"]
-    """`raw` for the raw ASGI app, `cocvm` for the describeImages server."""
-    catalog: str
-    log_name: str
-    database_path: Path | None = None
-    environment: dict[str, str] = field(default_factory=dict)
-
-    def command(self, port: int) -> list[str]:
-        """Return the command line that serves this target on `port`."""
-        if self.database_path is not None:
-            return _cocvm_serve_command(self.database_path, port)
-        return [
-            str(VENV_BIN / "uvicorn"),
-            "--factory",
-            "bench.raw_asgi:create_app",
-            "--app-dir",
-            str(REPOSITORY),
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--loop",
-            "uvloop",
-            "--http",
-            "httptools",
-            "--no-access-log",
-            "--workers",
-            "1",
-            # `cocvm serve` sends no Server header either, so both replies have the same headers.
-            "--no-server-header",
-        ]
-
-    @property
-    def ready_path(self) -> str:
-        """A path for which GET returns 200 once the server is ready."""
-        return "/readyz" if self.kind == "cocvm" else "/"
-
-
-@dataclass(frozen=True, slots=True)
-class Measurement:
-    """The figures of one measured run."""
-
-    target: Target
-    result: WrkResult
+POSTGRES_DATABASE = "bench_catalog_100k"
+SIGNING_PIN = "jd_bench_signer"
 
 
 def main() -> int:
@@ -111,7 +91,10 @@ def main() -> int:
         print(f"bench: {error}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
-        print("bench: interrupted; every server it started has been stopped", file=sys.stderr)
+        print(
+            "bench: interrupted; every server it started, PostgreSQL included, has been stopped",
+            file=sys.stderr,
+        )
         return 130
     return 0
 
@@ -121,41 +104,79 @@ def _run() -> None:
     _check_cpus()
     BENCH_DIRECTORY.mkdir(exist_ok=True)
     paths = request_paths()
-    script = BENCH_DIRECTORY / "describe-images.lua"
-    write_script(script, paths)
     print(
         f"describeImages benchmark: wrk -t{THREADS} -c{CONNECTIONS} -d{MEASURE_SECONDS}s "
         f"--latency on CPU {WRK_CPU}, one server worker on CPU {SERVER_CPU}, "
         f"{WARMUP_SECONDS} s warm-up per run, {len(paths)} request paths in turn; "
-        "cocvm logs at INFO and runs with --auth off",
+        "cocvm logs at INFO and runs with --auth off, except the signed run (--auth strict); "
+        f"PostgreSQL runs on CPU {SERVER_CPU}",
         flush=True,
     )
 
-    large_database = BENCH_DIRECTORY / "catalog-100k.db"
     shape = CatalogShape()
-    import_seconds = _import_large_catalog(large_database, shape)
+    catalog_file = BENCH_DIRECTORY / "catalog-100k.jsonl"
+    _generate_catalog(catalog_file, shape)
+    large_database = BENCH_DIRECTORY / "catalog-100k.db"
+    _remove_database(large_database)
+    sqlite_import = _import_catalog(catalog_file, shape, sqlite_url(large_database), "sqlite")
 
     default_database = BENCH_DIRECTORY / "catalog-default.db"
     reply_file = BENCH_DIRECTORY / "raw-reply.json"
     _prepare_default_catalog(default_database, reply_file, paths)
+    # The signed run's server decrypts the key's secret with the server key that this command
+    # creates, so both read the same key file.
+    key_environment = {SERVER_KEY_FILE_VARIABLE: str(BENCH_DIRECTORY / "server.key")}
+    access_key = create_access_key(
+        VENV_BIN / "cocvm",
+        sqlite_url(default_database),
+        SIGNING_PIN,
+        {**os.environ, **key_environment},
+    )
 
-    raw_environment = {BODY_FILE_VARIABLE: str(reply_file)}
-    plan = [
-        Target("raw ASGI (run 1)", "raw", "canned reply", "raw-asgi-1.log", None, raw_environment),
-        Target("cocvm, default catalog", "cocvm", "default", "cocvm-default.log", default_database),
-        Target("cocvm, 100k catalog", "cocvm", "100k", "cocvm-100k.log", large_database),
-        Target("raw ASGI (run 2)", "raw", "canned reply", "raw-asgi-2.log", None, raw_environment),
-    ]
-    measurements = [_measure(target, script, paths) for target in plan]
+    with running_postgres({SERVER_CPU}) as postgres:
+        postgres_url = create_database(postgres, POSTGRES_DATABASE)
+        postgresql_import = _import_catalog(catalog_file, shape, postgres_url, "postgresql")
+        vacuum_analyze(postgres_url)
 
-    _report(measurements, import_seconds, shape, reply_file, paths)
+        raw_environment = {BODY_FILE_VARIABLE: str(reply_file)}
+        default_url = sqlite_url(default_database)
+        plan = [
+            Target("raw-asgi-1", "raw ASGI (run 1)", "raw", "canned reply",
+                   environment=raw_environment),
+            Target(DEFAULT_RUN, "cocvm, default catalog", "cocvm", "default", default_url),
+            Target(SIGNED_RUN, "cocvm, default, signed", "cocvm", "default", default_url,
+                   access_key, key_environment),
+            Target(SQLITE_100K_RUN, "cocvm, 100k, SQLite", "cocvm", "100k",
+                   sqlite_url(large_database)),
+            Target(POSTGRESQL_100K_RUN, "cocvm, 100k, PostgreSQL", "cocvm", "100k",
+                   postgres_url),
+            Target("raw-asgi-2", "raw ASGI (run 2)", "raw", "canned reply",
+                   environment=raw_environment),
+        ]  # fmt: skip
+        measurements = [_measure(target, paths) for target in plan]
+        version = postgres_version(postgres)
+
+    settings = Settings(
+        warmup_seconds=WARMUP_SECONDS,
+        measure_seconds=MEASURE_SECONDS,
+        server_cpu=SERVER_CPU,
+        wrk_cpu=WRK_CPU,
+        import_goal_seconds=IMPORT_GOAL_SECONDS,
+        raw_reply_bytes=reply_file.stat().st_size,
+        request_paths=list(paths),
+        postgresql_version=version,
+    )
+    report(
+        measurements, sqlite_import, postgresql_import, settings, BENCH_DIRECTORY / "results.json"
+    )
 
 
 def _install_tools() -> None:
-    try:
-        subprocess.run([str(INSTALL_SCRIPT)], stdin=subprocess.DEVNULL, check=True)
-    except (OSError, subprocess.CalledProcessError) as error:
-        raise BenchError(f"installing the benchmark tools failed: {error}") from None
+    for command in INSTALL_COMMANDS:
+        try:
+            subprocess.run(command, stdin=subprocess.DEVNULL, check=True)
+        except (OSError, subprocess.CalledProcessError) as error:
+            raise BenchError(f"installing the benchmark tools failed: {error}") from None
 
 
 def _check_cpus() -> None:
@@ -168,9 +189,7 @@ def _check_cpus() -> None:
         )
 
 
-def _import_large_catalog(database: Path, shape: CatalogShape) -> float:
-    """Generate the large catalog file, import it into a new database, and return the seconds."""
-    catalog_file = BENCH_DIRECTORY / "catalog-100k.jsonl"
+def _generate_catalog(catalog_file: Path, shape: CatalogShape) -> None:
     started = time.perf_counter()
     count = write_catalog(catalog_file, shape)
     print(
@@ -180,14 +199,18 @@ def _import_large_catalog(database: Path, shape: CatalogShape) -> float:
         flush=True,
     )
 
-    _remove_database(database)
+
+def _import_catalog(
+    catalog_file: Path, shape: CatalogShape, database_url: str, store: str
+) -> ImportTiming:
+    """Import the catalog file into an empty database with `cocvm images import`, and time it."""
     command = [
         str(VENV_BIN / "cocvm"),
         "images",
         "import",
         str(catalog_file),
         "--database",
-        _database_url(database),
+        database_url,
     ]
     started = time.perf_counter()
     try:
@@ -200,45 +223,45 @@ def _import_large_catalog(database: Path, shape: CatalogShape) -> float:
         )
     except subprocess.CalledProcessError as error:
         raise BenchError(
-            f"cocvm images import failed with code {error.returncode}: "
+            f"cocvm images import into {store} failed with code {error.returncode}: "
             f"{error.stderr.decode(errors='replace').strip()}"
         ) from None
     except subprocess.TimeoutExpired:
         raise BenchError(
-            f"cocvm images import timed out after {IMPORT_TIMEOUT_SECONDS} s"
+            f"cocvm images import into {store} timed out after {IMPORT_TIMEOUT_SECONDS} s"
         ) from None
     seconds = time.perf_counter() - started
 
     verdict = "met" if seconds < IMPORT_GOAL_SECONDS else "MISSED"
     print(
-        f"cocvm images import of {count} images: {seconds:.2f} s "
+        f"cocvm images import of {shape.total_images} images into {store}: {seconds:.2f} s "
         f"(goal: under {IMPORT_GOAL_SECONDS:.0f} s, {verdict})",
         flush=True,
     )
-    return seconds
+    return ImportTiming(store=store, images=shape.total_images, seconds=seconds)
 
 
 def _prepare_default_catalog(database: Path, reply_file: Path, paths: Sequence[str]) -> None:
     """Let `cocvm serve` load the default catalog into a new database, and save a sample reply."""
     _remove_database(database)
-    target = Target("cocvm, loading the default catalog", "cocvm", "default", "cocvm-setup.log")
+    name = "cocvm, loading the default catalog"
     port = free_port()
     with running_server(
-        target.name,
-        _cocvm_serve_command(database, port),
+        name,
+        cocvm_serve_command(sqlite_url(database), port),
         port=port,
-        log_path=BENCH_DIRECTORY / target.log_name,
-        ready_path=target.ready_path,
+        log_path=BENCH_DIRECTORY / "cocvm-setup.log",
+        ready_path="/readyz",
         cpu=SERVER_CPU,
     ) as server:
-        check_paths(server, list(paths))
+        check_requests(server, [Request(path) for path in paths])
         status, body = http_get(server.port, SAMPLE_PATH)
     if status != 200:
         raise BenchError(f"{SAMPLE_PATH} returned HTTP {status}, so there is no sample reply")
     reply_file.write_bytes(body)
 
 
-def _measure(target: Target, script: Path, paths: Sequence[str]) -> Measurement:
+def _measure(target: Target, paths: Sequence[str]) -> Measurement:
     """Start the target, check it, warm it up, load it, and stop it."""
     port = free_port()
     with running_server(
@@ -250,8 +273,14 @@ def _measure(target: Target, script: Path, paths: Sequence[str]) -> Measurement:
         cpu=SERVER_CPU,
         environment=target.environment,
     ) as server:
+        requests = [Request(path) for path in paths]
+        if target.access_key is not None:
+            check_signature_required(server, paths[0])
+            requests = _signed_requests(paths, target.access_key, server.port)
         if target.kind == "cocvm":
-            check_paths(server, list(paths))
+            check_requests(server, requests)
+        script = BENCH_DIRECTORY / f"{target.run_id}.lua"
+        write_script(script, requests)
         url = server.url("/")
         run_wrk(url, script, duration_seconds=WARMUP_SECONDS, cpu=WRK_CPU)
         result = run_wrk(url, script, duration_seconds=MEASURE_SECONDS, cpu=WRK_CPU)
@@ -261,146 +290,15 @@ def _measure(target: Target, script: Path, paths: Sequence[str]) -> Measurement:
             f"{target.name}: {result.status_errors} of {result.requests} responses had an HTTP "
             f"error status; see {BENCH_DIRECTORY / target.log_name}"
         )
-    print(_format_measurement(target.name, result), flush=True)
+    print(format_measurement(target.name, result), flush=True)
     return Measurement(target, result)
 
 
-def _report(
-    measurements: Sequence[Measurement],
-    import_seconds: float,
-    shape: CatalogShape,
-    reply_file: Path,
-    paths: Sequence[str],
-) -> None:
-    raw_runs = [m.result.requests_per_second for m in measurements if m.target.kind == "raw"]
-    raw_mean = sum(raw_runs) / len(raw_runs)
-    raw_spread = (max(raw_runs) - min(raw_runs)) / raw_mean
-    default_rps = _requests_per_second(measurements, "default")
-    large_rps = _requests_per_second(measurements, "100k")
-    default_ratio = default_rps / raw_mean
-    large_ratio = large_rps / raw_mean
-
-    results = {
-        "date": datetime.now(UTC).isoformat(timespec="seconds"),
-        "machine": _machine(),
-        "settings": {
-            "wrk": f"-t{THREADS} -c{CONNECTIONS} -d{MEASURE_SECONDS}s --latency",
-            "warmup_seconds": WARMUP_SECONDS,
-            "server_cpu": SERVER_CPU,
-            "wrk_cpu": WRK_CPU,
-            "server_workers": 1,
-            "cocvm_log_level": "INFO",
-            "cocvm_auth": "off",
-            "cocvm_rate_limit_per_second": UNREACHABLE_RATE_LIMIT,
-            "cocvm_rate_limit_per_minute": UNREACHABLE_RATE_LIMIT,
-            "raw_reply_bytes": reply_file.stat().st_size,
-            "request_paths": list(paths),
-        },
-        "import": {
-            "images": shape.total_images,
-            "seconds": round(import_seconds, 3),
-            "goal_seconds": IMPORT_GOAL_SECONDS,
-        },
-        "runs": [
-            {
-                "name": m.target.name,
-                "server": m.target.kind,
-                "catalog": m.target.catalog,
-                **asdict(m.result),
-                "bytes_per_response": round(m.result.bytes_per_response, 1),
-            }
-            for m in measurements
-        ],
-        "raw_asgi_mean_requests_per_second": round(raw_mean, 2),
-        "raw_asgi_spread": round(raw_spread, 4),
-        "ratio_default_catalog": round(default_ratio, 4),
-        "ratio_100k_catalog": round(large_ratio, 4),
-    }
-    results_file = BENCH_DIRECTORY / "results.json"
-    results_file.write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n")
-
-    print(
-        f"raw ASGI mean: {raw_mean:.1f} requests/s (its two runs differ by {raw_spread:.1%}); "
-        f"figures in {results_file.relative_to(REPOSITORY)}"
-    )
-    print(f"describeImages (100k catalog) vs raw ASGI: {large_ratio:.2f}")
-    print(f"describeImages vs raw ASGI: {default_ratio:.2f}")
-
-
-def _format_measurement(name: str, result: WrkResult) -> str:
-    line = (
-        f"{name:<24} {result.requests_per_second:>9.1f} requests/s   "
-        f"p50 {result.latency_p50_ms:>7.2f} ms   p99 {result.latency_p99_ms:>7.2f} ms   "
-        f"{result.bytes_per_response:>6.0f} bytes/response"
-    )
-    if result.socket_errors:
-        line += f"   ({result.socket_errors} socket errors)"
-    return line
-
-
-def _requests_per_second(measurements: Sequence[Measurement], catalog: str) -> float:
-    for measurement in measurements:
-        if measurement.target.kind == "cocvm" and measurement.target.catalog == catalog:
-            return measurement.result.requests_per_second
-    raise BenchError(f"no cocvm run on the {catalog} catalog")
-
-
-def _machine() -> dict[str, object]:
-    wrk_version = subprocess.run(
-        ["wrk", "--version"], stdin=subprocess.DEVNULL, capture_output=True, text=True
-    ).stdout.partition("\n")[0]
-    return {
-        "cpu": _cpu_model(),
-        "cpus": os.cpu_count(),
-        "python": platform.python_version(),
-        "uvicorn": metadata.version("uvicorn"),
-        "wrk": wrk_version.removeprefix("wrk ").partition(" [")[0],
-        "kernel": platform.release(),
-    }
-
-
-def _cpu_model() -> str:
-    try:
-        cpuinfo = Path("/proc/cpuinfo").read_text()
-    except OSError:
-        return platform.processor()
-    for line in cpuinfo.splitlines():
-        name, _, value = line.partition(":")
-        if name.strip() == "model name":
-            return value.strip()
-    return platform.processor()
-
-
-def _cocvm_serve_command(database: Path, port: int) -> list[str]:
-    return [
-        str(VENV_BIN / "cocvm"),
-        "serve",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        "--database",
-        _database_url(database),
-        "--workers",
-        "1",
-        "--log-level",
-        "INFO",
-        # wrk replays fixed requests, and a signed request cannot be replayed (its nonce is used
-        # up), so the server runs without signature checks and every caller is anonymous.
-        "--auth",
-        "off",
-        # Anonymous callers are throttled per client address, and all of wrk's requests come from
-        # 127.0.0.1. Limits far above any reachable rate keep the limiter counting every request
-        # without rejecting one.
-        "--rate-limit-per-second",
-        str(UNREACHABLE_RATE_LIMIT),
-        "--rate-limit-per-minute",
-        str(UNREACHABLE_RATE_LIMIT),
-    ]
-
-
-def _database_url(database: Path) -> str:
-    return f"sqlite:///{database}"
+def _signed_requests(paths: Sequence[str], key: AccessKeyPair, port: int) -> list[Request]:
+    # wrk sends the Host header `127.0.0.1:PORT` for a URL with a port, and the signature covers
+    # it. The requests are signed now, seconds before the load, so their x-jdcloud-date stays
+    # well inside the server's 15-minute clock window for the whole run.
+    return sign_requests(paths, key, f"127.0.0.1:{port}")
 
 
 def _remove_database(database: Path) -> None:
@@ -409,7 +307,8 @@ def _remove_database(database: Path) -> None:
 
 
 def _interrupt(_signal_number: int, _frame: FrameType | None) -> None:
-    # SIGTERM unwinds like Ctrl-C, so every `with running_server(...)` stops its server.
+    # SIGTERM unwinds like Ctrl-C, so every `with running_server(...)` stops its server, and
+    # `with running_postgres(...)` stops PostgreSQL.
     raise KeyboardInterrupt
 
 

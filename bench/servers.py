@@ -14,7 +14,7 @@ import signal
 import socket
 import subprocess
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -98,11 +98,16 @@ def stop_server(server: Server) -> None:
         process.wait()
 
 
-def http_get(port: int, path: str, timeout: float = 5.0) -> tuple[int, bytes]:
-    """Send one GET to a loopback port over a new connection and return the status and body."""
+def http_get(
+    port: int, path: str, headers: Mapping[str, str] | None = None, timeout: float = 5.0
+) -> tuple[int, bytes]:
+    """Send one GET to a loopback port over a new connection and return the status and body.
+
+    The Host header is `127.0.0.1:PORT`, the value wrk sends too.
+    """
     connection = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
     try:
-        connection.request("GET", path)
+        connection.request("GET", path, headers=dict(headers or {}))
         response = connection.getresponse()
         return response.status, response.read()
     finally:

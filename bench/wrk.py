@@ -1,6 +1,6 @@
 """Running wrk against a server and reading its report.
 
-wrk sends the request paths of a Lua script in turn over keep-alive connections. Throughput and
+wrk sends the requests of a Lua script in turn over keep-alive connections. Throughput and
 the latency percentiles come from wrk's own report (`--latency`). The script's `done` hook adds the
 exact request, byte and error counts, which the report only rounds.
 """
@@ -12,6 +12,8 @@ import subprocess
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+
+from bench.queries import Request
 
 THREADS = 1
 CONNECTIONS = 32
@@ -26,18 +28,29 @@ _REQUESTS_PER_SECOND = re.compile(r"^Requests/sec:\s+([0-9.]+)\s*$", re.MULTILIN
 _PERCENTILE = re.compile(r"^\s+(\d+(?:\.\d+)?)%\s+([0-9.]+)(us|ms|s|m|h)\s*$", re.MULTILINE)
 _MILLISECONDS_PER_UNIT = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0, "h": 3_600_000.0}
 _SAFE_PATH = re.compile(r"^/[A-Za-z0-9/._~%&=+-]*(\?[A-Za-z0-9._~%&=+-]*)?$")
+_HEADER_NAME = re.compile(r"^[A-Za-z0-9!#$%&'*+.^_`|~-]+$")
+# Printable ASCII, which a Lua string in the script can contain once `\` and `"` are escaped.
+_SAFE_HEADER_VALUE = re.compile(r"^[\x20-\x7e]*$")
 
 _LUA_TEMPLATE = """\
 -- Sends the benchmark's describeImages queries in turn. Written by bench/wrk.py.
-local paths = {
-%(paths)s
+local specs = {
+%(specs)s
 }
 local requests = {}
 local counter = 0
 
 init = function(args)
-  for index, path in ipairs(paths) do
-    requests[index] = wrk.format("GET", path)
+  for index, spec in ipairs(specs) do
+    -- wrk.headers contains the Host header that wrk derives from the URL (127.0.0.1:PORT).
+    local headers = {}
+    for name, value in pairs(wrk.headers) do
+      headers[name] = value
+    end
+    for name, value in pairs(spec.headers) do
+      headers[name] = value
+    end
+    requests[index] = wrk.format("GET", spec.path, headers)
   end
 end
 
@@ -76,18 +89,40 @@ class WrkResult:
         return self.bytes_read / self.requests if self.requests else 0.0
 
 
-def write_script(path: Path, request_paths: Sequence[str]) -> None:
-    """Write a wrk Lua script that sends `request_paths` in turn, one per request."""
-    if not request_paths:
-        raise ValueError("the wrk script needs at least one request path")
-    for request_path in request_paths:
-        if not _SAFE_PATH.fullmatch(request_path):
+def write_script(path: Path, requests: Sequence[Request]) -> None:
+    """Write a wrk Lua script that sends `requests` in turn, one per wrk request.
+
+    Raises ValueError for a path, header name or header value that the script cannot hold.
+    """
+    if not requests:
+        raise ValueError("the wrk script needs at least one request")
+    specs = ",\n".join(_lua_request(request) for request in requests)
+    path.write_text(_LUA_TEMPLATE % {"specs": specs, "prefix": _SUMMARY_PREFIX})
+
+
+def _lua_request(request: Request) -> str:
+    if not _SAFE_PATH.fullmatch(request.path):
+        raise ValueError(
+            f"request path {request.path!r} has characters the Lua script does not escape; "
+            "percent-encode them"
+        )
+    headers = []
+    for name, value in request.headers.items():
+        if not _HEADER_NAME.fullmatch(name):
+            raise ValueError(f"invalid header name {name!r} for {request.path}")
+        if not _SAFE_HEADER_VALUE.fullmatch(value):
             raise ValueError(
-                f"request path {request_path!r} has characters the Lua script does not escape; "
-                "percent-encode them"
+                f"header {name} of {request.path} has a value that is not printable ASCII: "
+                f"{value!r}"
             )
-    lines = ",\n".join(f'  "{request_path}"' for request_path in request_paths)
-    path.write_text(_LUA_TEMPLATE % {"paths": lines, "prefix": _SUMMARY_PREFIX})
+        headers.append(f'["{name}"] = {_lua_string(value)}')
+    header_table = "{" + ", ".join(headers) + "}"
+    return f"  {{path = {_lua_string(request.path)}, headers = {header_table}}}"
+
+
+def _lua_string(value: str) -> str:
+    escaped = value.replace("\\", "\\\\").replace('"', '\\"')
+    return f'"{escaped}"'
 
 
 def run_wrk(url: str, script: Path, *, duration_seconds: int, cpu: int) -> WrkResult:

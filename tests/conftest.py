@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 import urllib.error
+import uuid
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -246,28 +247,63 @@ def start_server(
     raise RuntimeError(f"cocvm serve did not start in time:\n{log_path.read_text()}")
 
 
+STORES = [
+    pytest.param("sqlite", id="sqlite"),
+    pytest.param("postgresql", id="postgresql", marks=pytest.mark.postgres),
+]
+
+
+def new_database_url(request: pytest.FixtureRequest, store: str, work_dir: Path) -> str:
+    """Return a fresh, empty catalog database of the given store kind."""
+    if store == "sqlite":
+        return f"sqlite:///{work_dir / 'catalog.db'}"
+    postgres = request.getfixturevalue("postgres")
+    url: str = postgres.create_database(f"catalog_{uuid.uuid4().hex[:16]}")
+    return url
+
+
+@pytest.fixture(scope="session", params=STORES)
+def store(request: pytest.FixtureRequest) -> str:
+    """The catalog store under test: every test of the session servers runs on both."""
+    kind: str = request.param
+    return kind
+
+
 @pytest.fixture(scope="session")
-def coc_vm_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
+def coc_vm_server(
+    store: str, request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[RunningServer]:
     """A server in the default coc-vm profile over the default catalog."""
-    server = start_server(tmp_path_factory.mktemp("coc-vm"), *UNLIMITED)
+    work_dir = tmp_path_factory.mktemp("coc-vm")
+    database_url = new_database_url(request, store, work_dir)
+    server = start_server(work_dir, *UNLIMITED, database_url=database_url)
     yield server
     server.stop()
 
 
 @pytest.fixture(scope="session")
-def vm_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
+def vm_server(
+    store: str, request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[RunningServer]:
     """A server in the vm profile over the default catalog."""
-    server = start_server(tmp_path_factory.mktemp("vm"), "--profile", "vm", *UNLIMITED)
+    work_dir = tmp_path_factory.mktemp("vm")
+    database_url = new_database_url(request, store, work_dir)
+    server = start_server(work_dir, "--profile", "vm", *UNLIMITED, database_url=database_url)
     yield server
     server.stop()
 
 
 @pytest.fixture
-def server_factory(tmp_path: Path) -> Iterator[Any]:
-    """Start servers with custom arguments; every one is stopped when the test ends."""
+def server_factory(database_url: str, tmp_path: Path) -> Iterator[Any]:
+    """Start servers with custom arguments; every one is stopped when the test ends.
+
+    Servers started without a `database_url` argument use the `database_url` fixture's database,
+    so a test runs once on SQLite and once on PostgreSQL.
+    """
     started: list[RunningServer] = []
 
     def factory(*arguments: str, **keywords: Any) -> RunningServer:
+        keywords.setdefault("database_url", database_url)
         server = start_server(tmp_path, *arguments, **keywords)
         started.append(server)
         return server

@@ -23,11 +23,9 @@ PROFILES = pytest.mark.parametrize("profile", ["coc-vm", "vm"])
 
 
 @pytest.fixture
-def server(request: pytest.FixtureRequest, profile: str) -> RunningServer:
+def server(profile: str, coc_vm_server: RunningServer, vm_server: RunningServer) -> RunningServer:
     """The session's server of the test's profile."""
-    fixture = "coc_vm_server" if profile == "coc-vm" else "vm_server"
-    running: RunningServer = request.getfixturevalue(fixture)
-    return running
+    return coc_vm_server if profile == "coc-vm" else vm_server
 
 
 def ids_query(count: int, name: str = "ids") -> str:

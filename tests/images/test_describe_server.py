@@ -9,7 +9,7 @@ from urllib.parse import quote
 import pytest
 
 from cocvm.images.default_catalog import default_catalog
-from conftest import RunningServer, page_through, run_cocvm, start_server
+from conftest import RunningServer, new_database_url, page_through, run_cocvm, start_server
 
 IMAGES = "/v1/regions/cn-north-1/images"
 CREATE_TIME = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}")
@@ -265,31 +265,35 @@ def import_catalog(records: list[Image], folder: Path, database_url: str) -> Non
 
 
 @pytest.fixture(scope="module")
-def small_catalog(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A folder with SMALL_CATALOG imported into `catalog.db`."""
+def small_catalog(
+    store: str, request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> tuple[Path, str]:
+    """A folder for the server key and a database of the store under test with SMALL_CATALOG."""
     folder = tmp_path_factory.mktemp("small-catalog")
-    import_catalog(SMALL_CATALOG, folder, f"sqlite:///{folder / 'catalog.db'}")
-    return folder
+    database_url = new_database_url(request, store, folder)
+    import_catalog(SMALL_CATALOG, folder, database_url)
+    return folder, database_url
 
 
 def start_anonymous_server(
-    tmp_path_factory: pytest.TempPathFactory, catalog: Path, *arguments: str
+    tmp_path_factory: pytest.TempPathFactory, catalog: tuple[Path, str], *arguments: str
 ) -> RunningServer:
     """Start a server over the small catalog that treats every caller as anonymous."""
+    folder, database_url = catalog
     return start_server(
         tmp_path_factory.mktemp("small-server"),
         "--auth",
         "off",
         *arguments,
-        database_url=f"sqlite:///{catalog / 'catalog.db'}",
+        database_url=database_url,
         # Every process on one database needs the same server key.
-        env={"COCVM_SERVER_KEY_FILE": str(catalog / "server.key")},
+        env={"COCVM_SERVER_KEY_FILE": str(folder / "server.key")},
     )
 
 
 @pytest.fixture(scope="module")
 def small_coc_vm(
-    tmp_path_factory: pytest.TempPathFactory, small_catalog: Path
+    tmp_path_factory: pytest.TempPathFactory, small_catalog: tuple[Path, str]
 ) -> Iterator[RunningServer]:
     server = start_anonymous_server(tmp_path_factory, small_catalog)
     yield server
@@ -298,7 +302,7 @@ def small_coc_vm(
 
 @pytest.fixture(scope="module")
 def small_vm(
-    tmp_path_factory: pytest.TempPathFactory, small_catalog: Path
+    tmp_path_factory: pytest.TempPathFactory, small_catalog: tuple[Path, str]
 ) -> Iterator[RunningServer]:
     server = start_anonymous_server(tmp_path_factory, small_catalog, "--profile", "vm")
     yield server
@@ -309,21 +313,15 @@ PROFILES = pytest.mark.parametrize("profile", ["coc-vm", "vm"])
 
 
 @pytest.fixture
-def server(request: pytest.FixtureRequest, profile: str) -> RunningServer:
+def server(profile: str, coc_vm_server: RunningServer, vm_server: RunningServer) -> RunningServer:
     """The session's server over the default catalog, in the test's profile."""
-    running: RunningServer = request.getfixturevalue(
-        "coc_vm_server" if profile == "coc-vm" else "vm_server"
-    )
-    return running
+    return coc_vm_server if profile == "coc-vm" else vm_server
 
 
 @pytest.fixture
-def small(request: pytest.FixtureRequest, profile: str) -> RunningServer:
+def small(profile: str, small_coc_vm: RunningServer, small_vm: RunningServer) -> RunningServer:
     """The module's server over SMALL_CATALOG, in the test's profile."""
-    running: RunningServer = request.getfixturevalue(
-        "small_coc_vm" if profile == "coc-vm" else "small_vm"
-    )
-    return running
+    return small_coc_vm if profile == "coc-vm" else small_vm
 
 
 def result_of(server: RunningServer, query: str, region_id: str = "cn-north-1") -> dict[str, Any]:
@@ -1108,8 +1106,9 @@ def test_describe_chinese_name_rendered(small: RunningServer) -> None:
 # A catalog changed while the server runs
 
 
-def test_describe_image_deleted_while_serving(server_factory: Any, tmp_path: Path) -> None:
-    database_url = f"sqlite:///{tmp_path / 'catalog.db'}"
+def test_describe_image_deleted_while_serving(
+    server_factory: Any, database_url: str, tmp_path: Path
+) -> None:
     import_catalog(SMALL_CATALOG, tmp_path, database_url)
     server = server_factory(database_url=database_url)
     before = result_of(server, "imageSource=public&pageSize=100")
