@@ -46,6 +46,9 @@ def test_cli_help_chinese() -> None:
     assert "cocvm：兼容京东云的云主机镜像目录服务。" in output
     assert "管理镜像目录。" in output
     assert "管理镜像目录数据库结构。" in output
+    assert "用法：" in output
+    assert "显示此帮助信息并退出。" in output
+    assert "Usage:" not in output
 
 
 def test_cli_import_help_chinese() -> None:
@@ -85,7 +88,7 @@ def test_cli_import_error_chinese(tmp_path: Path) -> None:
 
     assert result.returncode == 1
     assert result.stderr.decode() == (
-        "Error: 导入失败，未做任何更改：第 1 条记录（第 1 行），字段 'regionId'："
+        "错误：导入失败，未做任何更改：第 1 条记录（第 1 行），字段 'regionId'："
         "Object missing required field `regionId`\n"
     )
 
@@ -113,7 +116,7 @@ def test_cli_json_error_line_chinese(tmp_path: Path) -> None:
 
     assert result.returncode == 1
     assert result.stderr.decode().startswith(
-        "Error: 导入失败，未做任何更改：第 3 行：not valid JSON: JSON is malformed"
+        "错误：导入失败，未做任何更改：第 3 行：not valid JSON: JSON is malformed"
     )
 
 

@@ -5,6 +5,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 from cryptography.fernet import Fernet
+from sqlalchemy import inspect, select, text
+from sqlalchemy import table as table_clause
 
 from cocvm.cli.main import cli
 from cocvm.store.database import create_catalog_engine
@@ -13,16 +15,42 @@ from cocvm.store.secret_box import SecretBox
 from conftest import run_cocvm
 
 
+def stored_bytes(database_url: str) -> bytes:
+    """Return the bytes a database keeps, where a secret stored in plain text would show.
+
+    For SQLite these are the file and its WAL and shared-memory files. For PostgreSQL they are
+    every value of every row of every table, read back over SQL.
+    """
+    if database_url.startswith("sqlite:///"):
+        database_path = Path(database_url.removeprefix("sqlite:///"))
+        paths = database_path.parent.glob(f"{database_path.name}*")
+        return b"".join(path.read_bytes() for path in paths)
+
+    engine = create_catalog_engine(database_url)
+    try:
+        values: list[bytes] = []
+        with engine.connect() as connection:
+            for table in inspect(connection).get_table_names():
+                rows = connection.execute(select(text("*")).select_from(table_clause(table)))
+                for row in rows:
+                    values += [
+                        value if isinstance(value, bytes) else str(value).encode() for value in row
+                    ]
+    finally:
+        engine.dispose()
+    return b"\n".join(values)
+
+
 class KeysCli:
     """`cocvm keys` run in this process against one database and one server key file."""
 
-    def __init__(self, work_dir: Path) -> None:
-        self.database_path = work_dir / "catalog.db"
-        self.database_url = f"sqlite:///{self.database_path}"
+    def __init__(self, database_url: str, work_dir: Path) -> None:
+        self.database_url = database_url
         self.key_file = work_dir / "secrets" / "server.key"
-        self.environment = {
+        # None removes a variable; 80 columns is what Rich assumes when output is not a terminal.
+        self.environment: dict[str, str | None] = {
             "COCVM_SERVER_KEY_FILE": str(self.key_file),
-            "COCVM_SERVER_KEY": "",
+            "COCVM_SERVER_KEY": None,
             "COLUMNS": "80",
         }
 
@@ -39,15 +67,11 @@ class KeysCli:
         created: dict[str, str] = json.loads(result.stdout)
         return created
 
-    def database_bytes(self) -> bytes:
-        """Every byte SQLite keeps for this database: the file and its WAL and shared memory."""
-        paths = self.database_path.parent.glob(f"{self.database_path.name}*")
-        return b"".join(path.read_bytes() for path in paths)
-
 
 @pytest.fixture
-def keys_cli(tmp_path: Path) -> KeysCli:
-    return KeysCli(tmp_path)
+def keys_cli(database_url: str, tmp_path: Path) -> KeysCli:
+    """`cocvm keys` on a new SQLite file, then on a new PostgreSQL database."""
+    return KeysCli(database_url, tmp_path)
 
 
 def assert_clean_failure(result: Result, message: str) -> None:
@@ -110,7 +134,7 @@ def test_keys_create_key_from_environment(keys_cli: KeysCli) -> None:
 def test_keys_create_secret_only_encrypted(keys_cli: KeysCli) -> None:
     created = keys_cli.create("alice")
 
-    stored = keys_cli.database_bytes()
+    stored = stored_bytes(keys_cli.database_url)
 
     assert created["accessKey"].encode() in stored
     assert created["secretKey"].encode() not in stored
@@ -147,7 +171,7 @@ def test_keys_create_wrong_server_key(keys_cli: KeysCli) -> None:
 
     assert result.exit_code == 1
     assert isinstance(result.exception, SystemExit)
-    assert "cannot be decrypted with this server key" in result.stderr
+    assert "cannot decrypt the access key secrets stored in this database" in result.stderr
     assert "bob" not in keys_cli.run("list").stdout
 
 
@@ -273,8 +297,7 @@ def test_keys_unknown_key_fails(keys_cli: KeysCli, command: str) -> None:
 # --- As a separate process ----------------------------------------------------------------------
 
 
-def test_keys_command_process_round_trip(tmp_path: Path) -> None:
-    database_url = f"sqlite:///{tmp_path / 'catalog.db'}"
+def test_keys_command_process_round_trip(database_url: str, tmp_path: Path) -> None:
     key_file = tmp_path / "first-use" / "server.key"
     environment = {"COCVM_SERVER_KEY_FILE": str(key_file)}
 
@@ -290,12 +313,10 @@ def test_keys_command_process_round_trip(tmp_path: Path) -> None:
     assert listed.returncode == 0
     assert "alice" in listed.stdout.decode()
     assert secret_key not in listed.stdout.decode()
-    assert secret_key.encode() not in (tmp_path / "catalog.db").read_bytes()
+    assert secret_key.encode() not in stored_bytes(database_url)
 
 
-def test_keys_command_process_unknown_key(tmp_path: Path) -> None:
-    database_url = f"sqlite:///{tmp_path / 'catalog.db'}"
-
+def test_keys_command_process_unknown_key(database_url: str) -> None:
     result = run_cocvm("keys", "disable", "AKNOSUCHKEY", "--database", database_url)
 
     assert result.returncode == 1
@@ -305,9 +326,7 @@ def test_keys_command_process_unknown_key(tmp_path: Path) -> None:
     )
 
 
-def test_keys_command_process_malformed_key(tmp_path: Path) -> None:
-    database_url = f"sqlite:///{tmp_path / 'catalog.db'}"
-
+def test_keys_command_process_malformed_key(database_url: str) -> None:
     result = run_cocvm(
         "keys",
         "create",

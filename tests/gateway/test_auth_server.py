@@ -413,7 +413,7 @@ def test_strict_undecryptable_secret(strict_server: RunningServer) -> None:
     assert reply.status == 500
     assert body["error"] == {"code": 500, "status": "INTERNAL", "message": "Internal server error"}
     assert f"Cannot check signatures of access key {credentials.access_key}" in log
-    assert "cannot be decrypted with this server key" in log
+    assert "cannot decrypt the access key secrets stored in this database" in log
     assert "Traceback" not in log
     engine = create_catalog_engine(strict_server.database_url)
     delete_access_key(engine, credentials.access_key)

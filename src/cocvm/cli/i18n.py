@@ -2,8 +2,12 @@
 
 The language comes from the first of LANGUAGE, LC_ALL, LC_MESSAGES and LANG that is set and not
 empty, the order in which Python's gettext reads them. English text is the message id, and `_()`
-returns the Chinese translation when the language is Chinese and one exists. Click's own words
-(`Usage:`, `Options:`, `Show this message and exit.`, `[default: ...]`) are not translated.
+returns the Chinese translation when the language is Chinese and one exists.
+
+Click's own words (`Usage:`, `Options`, `[default: ...]`, `Error: ...`) go through the standard
+`gettext` function, which finds no catalog for them. `install_click_translations` points Click's
+modules at the Chinese words below instead; it is called when this module loads, before any command
+is declared.
 """
 
 # The Chinese messages use full-width punctuation on purpose.
@@ -30,6 +34,7 @@ def locale_is_chinese(environment: Mapping[str, str]) -> bool:
 CHINESE = locale_is_chinese(os.environ)
 
 ZH_CN: dict[str, str] = {
+    "Show the version and exit.": "显示版本号并退出。",
     # cocvm
     "cocvm: a JD Cloud-compatible VM image catalog service.":
         "cocvm：兼容京东云的云主机镜像目录服务。",
@@ -44,7 +49,7 @@ ZH_CN: dict[str, str] = {
     "Address to listen on.": "监听地址。",
     "TCP port to listen on.": "监听的 TCP 端口。",
     "API profile: coc-vm (the COC VM API) or vm (JD Cloud's main VM API, a superset).":
-        "API 规格：coc-vm（COC 云主机 API）或 vm（京东云主云主机 API，coc-vm 的超集）。",
+        "API 模式：coc-vm（COC 云主机 API）或 vm（京东云云主机 vm 主接口，coc-vm 的超集）。",
     "Regions to serve, comma-separated.": "提供服务的地域，以逗号分隔。",
     "Number of worker processes.": "工作进程数。",
     "Log level: DEBUG, INFO, WARNING or ERROR.": "日志级别：DEBUG、INFO、WARNING 或 ERROR。",
@@ -110,6 +115,8 @@ ZH_CN: dict[str, str] = {
     "The pin must not be empty.": "pin 不能为空。",
     "Access key: {value}": "Access Key：{value}",
     "Secret key: {value}": "Secret Key：{value}",
+    "The secret is encrypted with {source}; the server must use the same server key.":
+        "Secret Key 已用 {source} 加密；服务端必须使用同一个服务器密钥。",
     "Pin:        {value}": "Pin：       {value}",
     "Store the secret key now: it cannot be shown again.":
         "请立即保存 Secret Key：之后无法再次显示。",
@@ -140,8 +147,60 @@ ZH_CN: dict[str, str] = {
 }
 
 
+# Click 8's messages (module-level `_` in click.core, formatting, exceptions, decorators, types).
+CLICK_ZH_CN: dict[str, str] = {
+    "Usage:": "用法：",
+    "Options": "选项",
+    "Commands": "命令",
+    "Show this message and exit.": "显示此帮助信息并退出。",
+    "Show the version and exit.": "显示版本号并退出。",
+    "Error: {message}": "错误：{message}",
+    "Try '{command} {option}' for help.": "运行 '{command} {option}' 查看帮助。",
+    "Missing argument": "缺少参数",
+    "Missing option": "缺少选项",
+    "Missing parameter": "缺少参数",
+    "Missing command.": "缺少命令。",
+    "No such command {name!r}.": "没有名为 {name!r} 的命令。",
+    "No such option {name!r}.": "没有名为 {name!r} 的选项。",
+    "Invalid value for {param_hint}: {message}": "{param_hint} 的值无效：{message}",
+    "Invalid value: {message}": "值无效：{message}",
+    "default: {default}": "默认值：{default}",
+    "env var: {var}": "环境变量：{var}",
+    "required": "必填",
+    "Aborted!": "已中止！",
+    "{value!r} is not a valid {number_type}.": "{value!r} 不是有效的 {number_type}。",
+    "{value} is not in the range {range}.": "{value} 不在范围 {range} 内。",
+    "Could not open file {filename!r}: {message}": "无法打开文件 {filename!r}：{message}",
+    "{name} {filename!r} does not exist.": "{name} {filename!r} 不存在。",
+    "{name} {filename!r} is a directory.": "{name} {filename!r} 是一个目录。",
+    "Choose from:\n\t{choices}": "可选值：\n\t{choices}",
+}
+
+
+def _click_gettext(message: str) -> str:
+    return CLICK_ZH_CN.get(message, message)
+
+
+def install_click_translations() -> None:
+    """Make Click print its own words in Chinese when the user's language is Chinese."""
+    if not CHINESE:
+        return
+    import click.core
+    import click.decorators
+    import click.exceptions
+    import click.formatting
+    import click.types
+
+    for module in (click.core, click.decorators, click.exceptions, click.formatting, click.types):
+        # Click binds `from gettext import gettext as _` in each module; see the module docstring.
+        setattr(module, "_", _click_gettext)
+
+
 def _(message: str) -> str:
     """Return `message` in the user's language."""
     if CHINESE:
         return ZH_CN.get(message, message)
     return message
+
+
+install_click_translations()

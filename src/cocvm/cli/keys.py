@@ -68,6 +68,12 @@ def create(pin: str, as_json: bool, database_url: str, server_key_file: str | No
     click.echo(_("Secret key: {value}").format(value=new_key.secret_key))
     click.echo(_("Pin:        {value}").format(value=pin))
     click.echo(_("Store the secret key now: it cannot be shown again."), err=True)
+    click.echo(
+        _("The secret is encrypted with {source}; the server must use the same server key.").format(
+            source=box.source
+        ),
+        err=True,
+    )
 
 
 @keys.command("list", help=_("List access keys (never their secrets)."))

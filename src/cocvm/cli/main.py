@@ -13,7 +13,7 @@ from cocvm.cli.serve import serve
 
 
 @click.group(help=_("cocvm: a JD Cloud-compatible VM image catalog service."))
-@click.version_option(__version__, prog_name="cocvm")
+@click.version_option(__version__, prog_name="cocvm", help=_("Show the version and exit."))
 def cli() -> None:
     pass
 

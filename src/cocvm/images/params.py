@@ -36,6 +36,7 @@ DEFAULT_PAGE_SIZE = 20
 MAX_PAGE_NUMBER = 2**31 - 1
 
 _MAX_INTEGER_DIGITS = 18
+_CLAMPED_INTEGER: int = 10**_MAX_INTEGER_DIGITS
 _INTEGER = re.compile(r"[+-]?[0-9]+")
 _BOOLEANS = {"true": True, "false": False}
 
@@ -204,7 +205,7 @@ def _integer(values: Mapping[str, str], name: str, *, default: int) -> int:
     # Clamp instead of converting thousands of digits: Python refuses int() on more than 4300
     # digits, and anything this long is out of every range anyway.
     if len(text.lstrip("+-0")) > _MAX_INTEGER_DIGITS:
-        return -(10**_MAX_INTEGER_DIGITS) if text.startswith("-") else 10**_MAX_INTEGER_DIGITS
+        return -_CLAMPED_INTEGER if text.startswith("-") else _CLAMPED_INTEGER
     return int(text)
 
 

@@ -32,14 +32,15 @@ def default_server_key_path() -> Path:
 class SecretBox:
     """Encrypts and decrypts access key secrets with the server key."""
 
-    def __init__(self, server_key: bytes, source: str = "The server key") -> None:
-        """Use `server_key` (a Fernet key); `source` names where it came from in error messages."""
+    def __init__(self, server_key: bytes, source: str = "the server key") -> None:
+        """Use `server_key` (a Fernet key); `source` names where it came from, in lower case."""
+        self.source = source
         try:
             self._fernet = Fernet(server_key)
         except ValueError as error:
             raise ServerKeyError(
-                f"{source} is malformed: it must be 32 url-safe base64-encoded bytes, "
-                "as `cocvm` writes it."
+                f"{_capitalized(source)} is malformed: it must be 32 url-safe base64-encoded "
+                "bytes, as `cocvm` writes it."
             ) from error
 
     def encrypt(self, secret: str) -> bytes:
@@ -52,8 +53,10 @@ class SecretBox:
             return self._fernet.decrypt(ciphertext).decode("utf-8")
         except InvalidToken as error:
             raise ServerKeyError(
-                "A stored secret cannot be decrypted with this server key: every cocvm process "
-                f"of one database needs the same key ({SERVER_KEY_VARIABLE} or the key file)."
+                f"{_capitalized(self.source)} cannot decrypt the access key secrets stored in this database: "
+                "every cocvm process of one database needs the key that encrypted them. Point "
+                f"--server-key-file (or {SERVER_KEY_FILE_VARIABLE}) at that key's file, or set "
+                f"{SERVER_KEY_VARIABLE} to it."
             ) from error
 
 
@@ -65,17 +68,18 @@ def load_secret_box(key_file: str | os.PathLike[str] | None = None, *, create: b
     """
     from_environment = os.environ.get(SERVER_KEY_VARIABLE)
     if from_environment:
-        source = f"The server key in {SERVER_KEY_VARIABLE}"
+        source = f"the server key in {SERVER_KEY_VARIABLE}"
         if not from_environment.isascii():
             raise ServerKeyError(
-                f"{source} is malformed: it contains characters other than url-safe base64."
+                f"{_capitalized(source)} is malformed: it contains characters other than "
+                "url-safe base64."
             )
         return SecretBox(from_environment.strip().encode("ascii"), source)
 
     path = Path(
         key_file or os.environ.get(SERVER_KEY_FILE_VARIABLE) or default_server_key_path()
     )
-    source = f"The server key in the file {path}"
+    source = f"the server key in the file {path}"
     try:
         return SecretBox(path.read_bytes().strip(), source)
     except FileNotFoundError:
@@ -116,3 +120,7 @@ def _create_key_file(path: Path) -> bytes:
     finally:
         os.unlink(temporary_name)
     return key
+
+
+def _capitalized(text: str) -> str:
+    return text[:1].upper() + text[1:]
