@@ -7,7 +7,6 @@ process (standard input, a running server, timing) run `python -m cocvm`.
 from __future__ import annotations
 
 import json
-import sqlite3
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -15,12 +14,13 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner, Result
+from sqlalchemy import text
 
 from cocvm.cli import i18n
 from cocvm.cli.main import cli
 from cocvm.store.database import create_catalog_engine
 from cocvm.store.writer import count_images
-from conftest import TEST_PIN, RunningServer, run_cocvm
+from conftest import TEST_PIN, RunningServer, new_database_url, run_cocvm
 
 ServerFactory = Callable[..., RunningServer]
 REMOVE = object()
@@ -86,11 +86,6 @@ def listed_ids(server: RunningServer, query: str, **keywords: Any) -> list[str]:
     return [image["imageId"] for image in reply.json()["result"]["images"]]
 
 
-@pytest.fixture
-def database_url(tmp_path: Path) -> str:
-    return f"sqlite:///{tmp_path / 'catalog.db'}"
-
-
 def test_import_json_array_file(tmp_path: Path, database_url: str) -> None:
     records = [make_record("img-a1"), public_record("img-a2")]
 
@@ -130,8 +125,7 @@ def test_import_missing_file(tmp_path: Path, database_url: str) -> None:
     assert "No such file or directory" in result.stderr
 
 
-def test_import_listed_by_server(tmp_path: Path, server_factory: ServerFactory) -> None:
-    database_url = f"sqlite:///{tmp_path / 'catalog.db'}"
+def test_import_listed_by_server(tmp_path: Path, database_url: str, server_factory: ServerFactory) -> None:
     array_file = tmp_path / "catalog.json"
     array_file.write_bytes(
         json_array(
@@ -165,9 +159,8 @@ def test_import_listed_by_server(tmp_path: Path, server_factory: ServerFactory) 
 
 
 def test_import_upsert_seen_by_running_server(
-    tmp_path: Path, server_factory: ServerFactory
+    tmp_path: Path, database_url: str, server_factory: ServerFactory
 ) -> None:
-    database_url = f"sqlite:///{tmp_path / 'catalog.db'}"
     first = tmp_path / "first.jsonl"
     first.write_bytes(
         json_lines([public_record("img-pub1"), make_record("img-alice", sharedWith=["bob"])])
@@ -280,17 +273,22 @@ BAD_RECORDS: list[tuple[str, dict[str, Any], str, str]] = [
         "snapshots[0].size",
         "contains unknown field `size`",
     ),
-    ("architecture", {"architecture": "i386"}, "architecture", "Invalid enum value 'i386'"),
+    (
+        "architecture",
+        {"architecture": "i386"},
+        "architecture",
+        "Invalid enum value 'i386'; allowed values: x86_64, arm64",
+    ),
     ("image-source", {"imageSource": "shared"}, "imageSource", "Invalid enum value 'shared'"),
     ("os-type", {"osType": "macos"}, "osType", "Invalid enum value 'macos'"),
     ("status", {"status": "gone"}, "status", "Invalid enum value 'gone'"),
     ("root-device-type", {"rootDeviceType": "ssd"}, "rootDeviceType", "Invalid enum value 'ssd'"),
     ("boot-mode", {"bootMode": "efi"}, "bootMode", "Invalid enum value 'efi'"),
-    ("image-id-case", {"imageId": "IMG-3"}, "imageId", "matching regex"),
-    ("image-id-prefix", {"imageId": "image-3"}, "imageId", "matching regex"),
-    ("image-id-symbol", {"imageId": "img-a_b"}, "imageId", "matching regex"),
-    ("time-format", {"createTime": "2024-03-01T08:00:00"}, "createTime", "matching regex"),
-    ("time-short", {"createTime": "2024-03-01"}, "createTime", "matching regex"),
+    ("image-id-case", {"imageId": "IMG-3"}, "imageId", "expected `img-` followed by"),
+    ("image-id-prefix", {"imageId": "image-3"}, "imageId", "expected `img-` followed by"),
+    ("image-id-symbol", {"imageId": "img-a_b"}, "imageId", "expected `img-` followed by"),
+    ("time-format", {"createTime": "2024-03-01T08:00:00"}, "createTime", "expected YYYY-MM-DD HH:MM:SS"),
+    ("time-short", {"createTime": "2024-03-01"}, "createTime", "expected YYYY-MM-DD HH:MM:SS"),
     (
         "time-impossible",
         {"createTime": "2021-02-30 08:00:00"},
@@ -334,10 +332,12 @@ BAD_RECORDS: list[tuple[str, dict[str, Any], str, str]] = [
 
 
 @pytest.fixture(scope="module")
-def seeded_catalog(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, bytes]:
+def seeded_catalog(
+    store: str, request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> tuple[str, bytes]:
     """A catalog of three images, and its export, that rejected imports must leave unchanged."""
     folder = tmp_path_factory.mktemp("seeded")
-    database_url = f"sqlite:///{folder / 'catalog.db'}"
+    database_url = new_database_url(request, store, folder)
     seed = [
         make_record("img-seed1", sharedWith=["bob"]),
         make_record("img-seed2"),
@@ -468,29 +468,57 @@ def test_import_rejects_bad_5000th_record(
     assert export(database_url) == before
 
 
+# A trigger that fails the write of one image, per store: statements to create it and to drop it,
+# and the start of the error message the driver reports for it.
+REJECT_TRIGGERS = {
+    "sqlite": (
+        [
+            "CREATE TRIGGER reject_one BEFORE INSERT ON images "
+            "WHEN NEW.image_id = 'img-04500' "
+            "BEGIN SELECT RAISE(ABORT, 'rejected by the test trigger'); END"
+        ],
+        ["DROP TRIGGER reject_one"],
+        "IntegrityError: rejected by the test trigger",
+    ),
+    "postgresql": (
+        [
+            "CREATE FUNCTION reject_one() RETURNS trigger LANGUAGE plpgsql AS "
+            "$$ BEGIN RAISE EXCEPTION 'rejected by the test trigger'; END $$",
+            "CREATE TRIGGER reject_one BEFORE INSERT ON images FOR EACH ROW "
+            "WHEN (NEW.image_id = 'img-04500') EXECUTE FUNCTION reject_one()",
+        ],
+        ["DROP TRIGGER reject_one ON images", "DROP FUNCTION reject_one()"],
+        "RaiseException: rejected by the test trigger",
+    ),
+}
+
+
+def run_statements(database_url: str, statements: list[str]) -> None:
+    engine = create_catalog_engine(database_url)
+    try:
+        with engine.begin() as connection:
+            for statement in statements:
+                connection.execute(text(statement))
+    finally:
+        engine.dispose()
+
+
 def test_import_database_error_mid_way_changes_nothing(
-    tmp_path: Path, seeded_catalog: tuple[str, bytes]
+    tmp_path: Path, store: str, seeded_catalog: tuple[str, bytes]
 ) -> None:
     database_url, before = seeded_catalog
-    database_path = database_url.removeprefix("sqlite:///")
-    # A trigger fails the write of one image in the third batch, after two batches went in.
-    with sqlite3.connect(database_path) as connection:
-        connection.execute(
-            "CREATE TRIGGER reject_one BEFORE INSERT ON images WHEN NEW.image_id = 'img-04500' "
-            "BEGIN SELECT RAISE(ABORT, 'rejected by the test trigger'); END"
-        )
-    connection.close()
+    create_trigger, drop_trigger, message = REJECT_TRIGGERS[store]
+    # The trigger fails the write of one image in the third batch, after two batches went in.
+    run_statements(database_url, create_trigger)
     records = [make_record(f"img-{number:05d}") for number in range(1, 6001)]
     records.append(make_record("img-seed1", name="changed"))
 
     try:
         result = import_file(tmp_path / "large.jsonl", json_lines(records), database_url)
     finally:
-        with sqlite3.connect(database_path) as connection:
-            connection.execute("DROP TRIGGER reject_one")
-        connection.close()
+        run_statements(database_url, drop_trigger)
 
-    assert_rejected(result, "IntegrityError: rejected by the test trigger", "")
+    assert_rejected(result, message, "")
     assert "INSERT" not in result.stderr
     assert "img-00001" not in result.stderr
     assert export(database_url) == before
@@ -519,10 +547,9 @@ def write_generated_catalog(path: Path, count: int, public_count: int) -> None:
             output.write("\n")
 
 
-def test_import_100000_records(tmp_path: Path) -> None:
+def test_import_100000_records(tmp_path: Path, database_url: str) -> None:
     catalog = tmp_path / "large.jsonl"
     write_generated_catalog(catalog, count=100_000, public_count=300)
-    database_url = f"sqlite:///{tmp_path / 'catalog.db'}"
 
     started = time.perf_counter()
     result = run_cocvm("images", "import", str(catalog), "--database", database_url)

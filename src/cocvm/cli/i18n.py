@@ -104,6 +104,7 @@ ZH_CN: dict[str, str] = {
     "{location}: {reason}": "{location}：{reason}",
     "Writing": "写入中",
     "Imported {count} images into {url}.": "已导入 {count} 个镜像到 {url}。",
+    "Imported 1 image into {url}.": "已导入 1 个镜像到 {url}。",
     "Exported {count} images.": "已导出 {count} 个镜像。",
     # keys
     "Manage access keys: create, list, disable, enable, delete.":

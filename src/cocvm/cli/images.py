@@ -68,7 +68,12 @@ def import_command(file: str, database_url: str) -> None:
         with _progress(len(records), _("Writing")) as advance:
             import_records(engine, records, advance)
         url = engine.url.render_as_string()
-    message = _("Imported {count} images into {url}.").format(count=len(records), url=url)
+    template = (
+        _("Imported 1 image into {url}.")
+        if len(records) == 1
+        else _("Imported {count} images into {url}.")
+    )
+    message = template.format(count=len(records), url=url)
     click.echo(message, err=True)
 
 

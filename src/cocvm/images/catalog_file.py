@@ -9,13 +9,21 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Iterator, Sequence
-from typing import IO, Any
+from typing import IO, Any, get_args
 
 import msgspec
 from sqlalchemy import Engine
 
 from cocvm.images.default_catalog import default_catalog
-from cocvm.images.record import ImageRecord
+from cocvm.images.record import (
+    Architecture,
+    BootMode,
+    ImageRecord,
+    ImageSource,
+    OsType,
+    RootDeviceType,
+    Status,
+)
 from cocvm.images.render import render_coc_vm, render_vm
 from cocvm.store.writer import ProgressCallback, upsert_images
 
@@ -141,7 +149,39 @@ def _validation_error(
         nested = post_init.group(1)
         field = f"{field}.{nested}" if field else nested
         reason = reason[post_init.end() :]
-    return CatalogFileError(record_number, field, reason, line_number)
+    return CatalogFileError(record_number, field, _explained(reason, field), line_number)
+
+
+# What a field must look like, for msgspec's reasons that quote a regular expression or no choices.
+_FIELD_FORMATS = {
+    "imageId": "expected `img-` followed by 1 to 60 lowercase letters or digits",
+    "regionId": "expected lowercase letters, digits and `-`, such as cn-north-1",
+    "createTime": "expected YYYY-MM-DD HH:MM:SS in China Standard Time (UTC+8)",
+    "progress": "expected a string of up to 3 digits, such as \"100\"",
+}
+
+
+_ALLOWED_VALUES: dict[str, tuple[str, ...]] = {
+    "architecture": get_args(Architecture),
+    "bootMode": get_args(BootMode),
+    "imageSource": get_args(ImageSource),
+    "osType": get_args(OsType),
+    "rootDeviceType": get_args(RootDeviceType),
+    "status": get_args(Status),
+}
+
+
+def _explained(reason: str, field: str | None) -> str:
+    """Add the allowed values or the expected format to msgspec's terse reasons."""
+    if field is None:
+        return reason
+    if reason.startswith("Invalid enum value"):
+        allowed = _ALLOWED_VALUES.get(field)
+        if allowed:
+            return f"{reason}; allowed values: {', '.join(allowed)}"
+    if "matching regex" in reason and field in _FIELD_FORMATS:
+        return f"invalid value: {_FIELD_FORMATS[field]}"
+    return reason
 
 
 def to_rows(records: Iterable[ImageRecord]) -> tuple[list[dict[str, Any]], list[dict[str, str]]]:
