@@ -1,9 +1,10 @@
 """Errors that reach the caller as JD Cloud's error envelope.
 
-Every error the API returns is an `ApiError`: an HTTP status, JD Cloud's upper-snake `status` string and a
-message. The gateway turns one into the envelope at exactly one place::
+Every error the API returns is an `ApiError`: an HTTP status, JD Cloud's upper-snake `status`
+string and a message. The gateway turns one into the envelope at exactly one place::
 
-    {"requestId": "...", "error": {"code": 400, "status": "OUT_OF_RANGE", "message": "PageSize out of range"}}
+    {"requestId": "...",
+     "error": {"code": 400, "status": "OUT_OF_RANGE", "message": "PageSize out of range"}}
 
     ApiError
     ├── InvalidArgument        400 INVALID_ARGUMENT

@@ -28,8 +28,8 @@ from cocvm.store.database import (
     describe_database_error,
     ensure_schema,
 )
-from cocvm.store.secret_box import ServerKeyError, load_secret_box
 from cocvm.store.keys import verify_server_key
+from cocvm.store.secret_box import ServerKeyError, load_secret_box
 from cocvm.store.writer import count_images
 
 logger = logging.getLogger("cocvm.serve")
@@ -51,7 +51,13 @@ def _parse_regions(
 
 @click.command(help=_("Run the describeImages API server."))
 @click.option("--host", default="127.0.0.1", show_default=True, help=_("Address to listen on."))
-@click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535), help=_("TCP port to listen on."))
+@click.option(
+    "--port",
+    default=8000,
+    show_default=True,
+    type=click.IntRange(0, 65535),
+    help=_("TCP port to listen on."),
+)
 @database_option
 @click.option(
     "--profile",
@@ -67,7 +73,13 @@ def _parse_regions(
     callback=_parse_regions,
     help=_("Regions to serve, comma-separated."),
 )
-@click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64), help=_("Number of worker processes."))
+@click.option(
+    "--workers",
+    default=1,
+    show_default=True,
+    type=click.IntRange(1, 64),
+    help=_("Number of worker processes."),
+)
 @click.option(
     "--auth",
     "auth_mode",
@@ -86,7 +98,9 @@ def _parse_regions(
     default=DEFAULT_MAX_CLOCK_SKEW_SECONDS,
     show_default=True,
     type=click.IntRange(1, 7 * 24 * 3600),
-    help=_("Largest accepted difference between x-jdcloud-date and the server's clock, in seconds."),
+    help=_(
+        "Largest accepted difference between x-jdcloud-date and the server's clock, in seconds."
+    ),
 )
 @server_key_file_option
 @click.option(
@@ -239,9 +253,7 @@ def _prepare_catalog(settings: ServerSettings) -> None:
         engine = create_catalog_engine(settings.database_url)
     except SQLAlchemyError as error:
         raise click.ClickException(describe_database_error(error)) from error
-    logger.info(
-        "Catalog database", extra={"fields": {"database": engine.url.render_as_string()}}
-    )
+    logger.info("Catalog database", extra={"fields": {"database": engine.url.render_as_string()}})
     try:
         ensure_schema(engine)
         if settings.auth_mode is AuthMode.STRICT:

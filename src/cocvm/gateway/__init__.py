@@ -1,1 +1,2 @@
-"""The gateway: the ASGI application, request ids, the error envelope, query decoding, access log."""
+"""The gateway: the ASGI application, request ids, the error envelope, query decoding, access
+log."""

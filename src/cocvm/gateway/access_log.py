@@ -95,9 +95,7 @@ def configure_logging(level: str = "INFO") -> None:
         logger.propagate = False
 
 
-def log_request(
-    request_id: str, method: str, path: str, status: int, started: float
-) -> None:
+def log_request(request_id: str, method: str, path: str, status: int, started: float) -> None:
     """Write the access log line for a finished request; `started` is a perf_counter() value."""
     if access_logger.isEnabledFor(logging.INFO):
         _access_log_writer.write(request_id, method, path, status, started)

@@ -2,9 +2,9 @@
 
 The describeImages route is served by plain ASGI code rather than through a framework's router and
 request objects, because on this route the framework cost more than the query itself. Operations
-endpoints (`/healthz`, `/readyz`, `/metrics`) are a small Starlette app behind it; they answer without
-a signature. Every reply on any other path, errors included, is JD Cloud's JSON envelope with a
-request id; nothing ever returns a stack trace or HTML.
+endpoints (`/healthz`, `/readyz`, `/metrics`) are a small Starlette app behind it; they answer
+without a signature. Every reply on any other path, errors included, is JD Cloud's JSON envelope
+with a request id; nothing ever returns a stack trace or HTML.
 
 A describeImages request goes through: request line length, route, signature (the caller), rate
 limit, then the image service.
@@ -34,14 +34,14 @@ from cocvm.gateway.access_log import configure_logging, log_request
 from cocvm.gateway.answer_cache import AnswerCache
 from cocvm.gateway.authentication import Authenticator, AuthMode
 from cocvm.gateway.envelope import error_body, new_request_id, send_json, success_body
-from cocvm.gateway.metrics import STORE_ERRORS, REDIS_ERRORS, RequestMetrics, render_metrics
-from cocvm.gateway.query import decode_query
+from cocvm.gateway.metrics import REDIS_ERRORS, STORE_ERRORS, RequestMetrics, render_metrics
 from cocvm.gateway.nonces import (
     MemoryNonceStore,
     NonceStore,
     NonceStoreUnavailableError,
     RedisNonceStore,
 )
+from cocvm.gateway.query import decode_query
 from cocvm.gateway.rate_limit import RateLimiter, create_rate_limiter
 from cocvm.gateway.settings import ServerSettings
 from cocvm.images.describe import ImageService
@@ -134,9 +134,7 @@ class GatewayApp:
             )
             status, body = 500, error_body(request_id, ServiceUnavailable())
         except Exception:
-            logger.exception(
-                "describeImages failed", extra={"fields": {"requestId": request_id}}
-            )
+            logger.exception("describeImages failed", extra={"fields": {"requestId": request_id}})
             status, body = 500, error_body(request_id, InternalError())
 
         await send_json(send, status, body, request_id, extra_headers)
@@ -159,9 +157,7 @@ class GatewayApp:
                 return success_body(request_id, cached)
 
         query = decode_query(query_string)
-        result = await self._service.describe_images(
-            region_id, query.values, query.arrays, caller
-        )
+        result = await self._service.describe_images(region_id, query.values, query.arrays, caller)
         if version is not None:
             self._answers.put(version, cache_key, result)
         return success_body(request_id, result)

@@ -1,8 +1,9 @@
 """JD Cloud's response envelope, request ids, and sending a JSON response over ASGI.
 
-Success: `{"requestId": "...", "result": {...}}`. Failure: `{"requestId": "...", "error": {"code": N,
-"status": "...", "message": "..."}}` with HTTP status N. Every response carries the request id in the
-`x-jdcloud-request-id` header as well, because JD Cloud's SDKs read it from there when a body lacks it.
+Success: `{"requestId": "...", "result": {...}}`. Failure: `{"requestId": "...", "error": {"code":
+N, "status": "...", "message": "..."}}` with HTTP status N. Every response carries the request id in
+the `x-jdcloud-request-id` header as well, because JD Cloud's SDKs read it from there when a body
+lacks it.
 """
 
 from __future__ import annotations
@@ -24,14 +25,16 @@ _encode = msgspec.json.Encoder().encode
 
 
 def new_request_id() -> str:
-    """Return a fresh request id: 32 characters of [0-9a-f], as JD Cloud's ids are 32 of [0-9a-z]."""
+    """Return a fresh request id: 32 characters of [0-9a-f] (JD Cloud's are 32 of [0-9a-z])."""
     return os.urandom(16).hex()
 
 
 def success_body(request_id: str, result_json: bytes) -> bytes:
     """Wrap a result object, already JSON, in the success envelope."""
     # bytes.join copies each part once; %-formatting a page of several KiB is several times slower.
-    return b"".join((b'{"requestId":"', request_id.encode("ascii"), b'","result":', result_json, b"}"))
+    return b"".join(
+        (b'{"requestId":"', request_id.encode("ascii"), b'","result":', result_json, b"}")
+    )
 
 
 def error_body(request_id: str, error: ApiError) -> bytes:

@@ -157,7 +157,7 @@ _FIELD_FORMATS = {
     "imageId": "expected `img-` followed by 1 to 60 lowercase letters or digits",
     "regionId": "expected lowercase letters, digits and `-`, such as cn-north-1",
     "createTime": "expected YYYY-MM-DD HH:MM:SS in China Standard Time (UTC+8)",
-    "progress": "expected a string of up to 3 digits, such as \"100\"",
+    "progress": 'expected a string of up to 3 digits, such as "100"',
 }
 
 

@@ -21,9 +21,7 @@ class ImageService:
         self._reader = reader
         self._profile = profile
         self._regions = frozenset(regions)
-        self._document: DocumentColumn = (
-            "coc_vm_json" if profile is Profile.COC_VM else "vm_json"
-        )
+        self._document: DocumentColumn = "coc_vm_json" if profile is Profile.COC_VM else "vm_json"
 
     @property
     def profile(self) -> Profile:
@@ -87,7 +85,9 @@ class ImageService:
             status=params.status,
             root_device_type=params.root_device_type,
             # `all` asks for every private image, shared or not, so it filters nothing.
-            launch_permission=None if params.launch_permission == "all" else params.launch_permission,
+            launch_permission=None
+            if params.launch_permission == "all"
+            else params.launch_permission,
             boot_mode=params.boot_mode,
             service_code=params.service_code,
             instance_ids=params.instance_ids,

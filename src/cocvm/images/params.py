@@ -166,9 +166,7 @@ def _with_vm_filters(
     )
 
 
-def _array(
-    values: Mapping[str, str], arrays: Mapping[str, Sequence[str]], name: str
-) -> list[str]:
+def _array(values: Mapping[str, str], arrays: Mapping[str, Sequence[str]], name: str) -> list[str]:
     # The jdc CLI sends a single unbracketed value (`--ids img-a`) as a plain `ids=img-a`; it comes
     # first, before the indexed elements.
     elements = list(arrays.get(name, ()))
@@ -191,9 +189,7 @@ def _choice(name: str, value: str, allowed: Sequence[str], *, fold_case: bool = 
     for candidate in allowed:
         if value == candidate or (fold_case and value.casefold() == candidate.casefold()):
             return candidate
-    raise InvalidArgument(
-        f"Invalid parameter {name}: '{value}' is not one of {', '.join(allowed)}"
-    )
+    raise InvalidArgument(f"Invalid parameter {name}: '{value}' is not one of {', '.join(allowed)}")
 
 
 def _integer(values: Mapping[str, str], name: str, *, default: int) -> int:
@@ -212,5 +208,7 @@ def _integer(values: Mapping[str, str], name: str, *, default: int) -> int:
 def _boolean(name: str, text: str) -> bool:
     value = _BOOLEANS.get(text.lower())
     if value is None:
-        raise InvalidArgument(f"Invalid parameter {name}: '{text}' is not a boolean (true or false)")
+        raise InvalidArgument(
+            f"Invalid parameter {name}: '{text}' is not a boolean (true or false)"
+        )
     return value

@@ -1,8 +1,8 @@
 """Rendering of an image record as describeImages returns it, in each API profile.
 
-Field names and JSON types follow JD Cloud's Go SDK models, the strictest of its clients: integers stay
-integers, booleans stay booleans, and `progress` is a string. The coc-vm profile shows the fields of its
-API page plus `sizeMB`; the vm profile shows the full vm Image model.
+Field names and JSON types follow JD Cloud's Go SDK models, the strictest of its clients: integers
+stay integers, booleans stay booleans, and `progress` is a string. The coc-vm profile shows the
+fields of its API page plus `sizeMB`; the vm profile shows the full vm Image model.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ import msgspec
 
 from cocvm.images.params import Profile
 from cocvm.images.record import ChargeInfo, DiskAttachment, ImageRecord, Snapshot
+
 
 class CocVmImage(msgspec.Struct):
     """An image in the coc-vm profile."""

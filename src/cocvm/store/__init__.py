@@ -1,1 +1,2 @@
-"""The catalog store: schema, migrations, and the queries behind describeImages, import and export."""
+"""The catalog store: schema, migrations, and the queries behind describeImages, import and
+export."""

@@ -78,7 +78,7 @@ def create_access_key(engine: Engine, box: SecretBox, pin: str) -> NewKey:
 
 
 def verify_server_key(engine: Engine, box: SecretBox) -> None:
-    """Raise ServerKeyError unless `box` decrypts one of the newest stored secrets (or none exist)."""
+    """Raise ServerKeyError unless `box` decrypts one of the newest stored secrets, if any."""
     with engine.connect() as connection:
         newest_ciphertexts = connection.execute(
             select(access_keys.c.secret_ciphertext)

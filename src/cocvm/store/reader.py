@@ -38,9 +38,7 @@ class CatalogReader(Protocol):
         ...
 
 
-async def open_catalog_reader(
-    database_url: str, pool: PoolSettings | None = None
-) -> CatalogReader:
+async def open_catalog_reader(database_url: str, pool: PoolSettings | None = None) -> CatalogReader:
     """Open the reader that fits the database URL's backend."""
     url = normalize_url(database_url)
     backend = url.get_backend_name()

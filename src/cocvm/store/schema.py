@@ -1,8 +1,9 @@
 """Tables of the catalog store (SQLAlchemy Core).
 
-The `images` table keeps one row per image: the columns that describeImages filters and orders on, the
-record as it was imported (for export), and the image's JSON as each API profile renders it. Rendering
-once at import time means a request concatenates stored bytes instead of building objects per row.
+The `images` table keeps one row per image: the columns that describeImages filters and orders on,
+the record as it was imported (for export), and the image's JSON as each API profile renders it.
+Rendering once at import time means a request concatenates stored bytes instead of building objects
+per row.
 """
 
 from __future__ import annotations

@@ -53,8 +53,9 @@ class SecretBox:
             return self._fernet.decrypt(ciphertext).decode("utf-8")
         except InvalidToken as error:
             raise ServerKeyError(
-                f"{_capitalized(self.source)} cannot decrypt the access key secrets stored in this database: "
-                "every cocvm process of one database needs the key that encrypted them. Point "
+                f"{_capitalized(self.source)} cannot decrypt the access key secrets stored in "
+                "this database: every cocvm process of one database needs the key that encrypted "
+                "them. Point "
                 f"--server-key-file (or {SERVER_KEY_FILE_VARIABLE}) at that key's file, or set "
                 f"{SERVER_KEY_VARIABLE} to it."
             ) from error
@@ -76,9 +77,7 @@ def load_secret_box(key_file: str | os.PathLike[str] | None = None, *, create: b
             )
         return SecretBox(from_environment.strip().encode("ascii"), source)
 
-    path = Path(
-        key_file or os.environ.get(SERVER_KEY_FILE_VARIABLE) or default_server_key_path()
-    )
+    path = Path(key_file or os.environ.get(SERVER_KEY_FILE_VARIABLE) or default_server_key_path())
     source = f"the server key in the file {path}"
     try:
         return SecretBox(path.read_bytes().strip(), source)

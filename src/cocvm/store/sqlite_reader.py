@@ -1,8 +1,8 @@
 """describeImages reads from an SQLite file, on the event loop's own thread.
 
-A local SQLite read of one page takes tens of microseconds, less than handing it to a thread pool would
-cost, so the reader runs it inline. Each server process keeps one connection; requests cannot interleave
-on it because a read never awaits between its statements.
+A local SQLite read of one page takes tens of microseconds, less than handing it to a thread pool
+would cost, so the reader runs it inline. Each server process keeps one connection; requests cannot
+interleave on it because a read never awaits between its statements.
 
 The file's version is SQLite's `PRAGMA data_version`. The server's connection only reads, so every
 change comes from another connection (an import, a key command), and the version then moves. The
@@ -65,9 +65,7 @@ class SqliteCatalogReader:
                 ).fetchone()
                 documents: list[bytes] = []
                 if query.offset < total:
-                    cursor = connection.execute(
-                        compiled.page_sql, compiled.page_arguments(values)
-                    )
+                    cursor = connection.execute(compiled.page_sql, compiled.page_arguments(values))
                     documents = [document for (document,) in cursor]
             finally:
                 connection.execute("COMMIT")
