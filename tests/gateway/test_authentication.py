@@ -403,7 +403,7 @@ def test_authenticate_undecryptable_secret(caplog: pytest.LogCaptureFixture) -> 
     errors = [record for record in caplog.records if record.levelno == logging.ERROR]
     assert len(errors) == 1
     assert access_key in errors[0].getMessage()
-    assert "cannot be decrypted" in errors[0].getMessage()
+    assert "cannot decrypt the access key secrets" in errors[0].getMessage()
     assert secret_key not in caplog.text
 
 
