@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 from cryptography.fernet import Fernet
-from sqlalchemy import Engine, update
+from sqlalchemy import Engine, text, update
 
 from cocvm.store.database import create_catalog_engine, ensure_schema
 from cocvm.store.keys import (
@@ -16,6 +16,7 @@ from cocvm.store.keys import (
 )
 from cocvm.store.schema import access_keys
 from cocvm.store.secret_box import SecretBox, ServerKeyError
+from services import PostgresServer
 
 KEY_TEXT = re.compile(r"[0-9A-F]{32}")
 
@@ -63,7 +64,7 @@ def test_create_access_key_secret_encrypted(engine: Engine, box: SecretBox) -> N
     assert box.decrypt(stored.secret_ciphertext) == new_key.secret_key
 
 
-def test_create_access_key_secret_absent_from_file(tmp_path: Path, box: SecretBox) -> None:
+def test_create_access_key_secret_absent_from_sqlite_files(tmp_path: Path, box: SecretBox) -> None:
     database_path = tmp_path / "keys.db"
     engine = create_catalog_engine(f"sqlite:///{database_path}")
     ensure_schema(engine)
@@ -72,6 +73,43 @@ def test_create_access_key_secret_absent_from_file(tmp_path: Path, box: SecretBo
 
     stored_bytes = b"".join(
         path.read_bytes() for path in database_path.parent.glob(f"{database_path.name}*")
+    )
+
+    assert new_key.access_key.encode() in stored_bytes
+    assert new_key.secret_key.encode() not in stored_bytes
+    assert new_key.secret_key.lower().encode() not in stored_bytes
+
+
+def test_create_access_key_secret_absent_from_postgres_files(
+    postgres: PostgresServer, postgres_url: str, box: SecretBox
+) -> None:
+    engine = create_catalog_engine(postgres_url)
+    try:
+        ensure_schema(engine)
+        with engine.connect() as connection:
+            wal_start = connection.execute(text("SELECT pg_current_wal_lsn()")).scalar_one()
+        new_key = create_access_key(engine, box, "alice")
+        with engine.connect() as connection:
+            # CHECKPOINT flushes the WAL and writes every changed page to the data files.
+            connection.execute(text("CHECKPOINT"))
+            wal_files = connection.execute(
+                text(
+                    "SELECT DISTINCT pg_walfile_name(lsn) FROM (VALUES "
+                    "(CAST(:start AS pg_lsn)), (pg_current_wal_lsn())) AS positions (lsn)"
+                ),
+                {"start": wal_start},
+            ).scalars()
+            wal_paths = [postgres.data_dir / "pg_wal" / name for name in wal_files]
+            database_oid = connection.execute(
+                text("SELECT oid FROM pg_database WHERE datname = current_database()")
+            ).scalar_one()
+    finally:
+        engine.dispose()
+
+    # The database's own folder and the WAL written since the schema was created.
+    database_paths = (postgres.data_dir / "base" / str(database_oid)).iterdir()
+    stored_bytes = b"".join(
+        path.read_bytes() for path in [*database_paths, *wal_paths] if path.is_file()
     )
 
     assert new_key.access_key.encode() in stored_bytes
@@ -89,7 +127,7 @@ def test_create_access_key_unique(engine: Engine, box: SecretBox) -> None:
 def test_create_access_key_other_server_key(engine: Engine, box: SecretBox) -> None:
     create_access_key(engine, box, "alice")
 
-    with pytest.raises(ServerKeyError, match="cannot be decrypted"):
+    with pytest.raises(ServerKeyError, match="cannot decrypt the access key secrets"):
         create_access_key(engine, SecretBox(Fernet.generate_key()), "bob")
 
     assert [key.pin for key in list_access_keys(engine)] == ["alice"]

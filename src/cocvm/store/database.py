@@ -174,7 +174,10 @@ def describe_database_error(error: SQLAlchemyError) -> str:
     import is megabytes of catalog data.
     """
     if isinstance(error, DBAPIError) and error.orig is not None:
-        return f"{type(error.orig).__name__}: {error.orig}"
+        # PostgreSQL adds "LINE 1: <statement>" and "DETAIL: Failing row contains (...)" lines
+        # after its primary message; only the first line is safe to show.
+        first_line = str(error.orig).strip().splitlines()[0] if str(error.orig).strip() else ""
+        return f"{type(error.orig).__name__}: {first_line}"
     return str(error)
 
 
