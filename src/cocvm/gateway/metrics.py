@@ -1,7 +1,7 @@
 """Prometheus metrics: requests by route and status, request latency, and store errors.
 
-With several worker processes, `cocvm serve` points PROMETHEUS_MULTIPROC_DIR at a fresh folder before
-the workers start, and `/metrics` adds up every worker's numbers from there.
+With several worker processes, `cocvm serve` points PROMETHEUS_MULTIPROC_DIR at a fresh folder
+before the workers start, and `/metrics` adds up every worker's numbers from there.
 """
 
 from __future__ import annotations
@@ -58,6 +58,6 @@ def render_metrics() -> tuple[bytes, str]:
     """Return the metrics in Prometheus' text format and its content type."""
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         registry = CollectorRegistry()
-        MultiProcessCollector(registry)
+        MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
         return generate_latest(registry), CONTENT_TYPE_LATEST
     return generate_latest(), CONTENT_TYPE_LATEST

@@ -5,19 +5,20 @@ connection, which makes it the fastest mature async driver. The count and the pa
 statement, so a request costs one round trip and sees one snapshot. Commands and migrations use
 psycopg through SQLAlchemy instead, because they are synchronous.
 
-Faults: a connection lost mid-request is retried once on a fresh connection; after that, or when no
-connection can be made within the pool timeout, StoreUnavailableError is raised so that the gateway
-answers 500 UNKNOWN at once instead of hanging. The pool reconnects by itself when the server is back.
+Faults: a connection lost mid-request is retried once on another connection. StoreUnavailableError
+is raised, so that the gateway answers 500 UNKNOWN instead of hanging, when the retry fails too,
+when no connection is free or can be made within the pool timeout, or when a query runs longer
+than the statement timeout. Timeouts are not retried, because a retry would double the wait that
+those settings promise. The pool reconnects by itself when the server is back.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
-import asyncpg
+import asyncpg  # type: ignore[import-untyped]
 from sqlalchemy.dialects.postgresql import asyncpg as asyncpg_dialect
 from sqlalchemy.engine import URL
 
@@ -33,10 +34,9 @@ ResultType = TypeVar("ResultType")
 _KEY_SQL = (
     "SELECT pin, secret_ciphertext, enabled, created_at FROM access_keys WHERE access_key = $1"
 )
-# Errors after which a fresh connection may succeed.
+# Errors after which another connection may succeed. TimeoutError, an OSError, is handled before.
 _CONNECTION_ERRORS = (
     OSError,
-    asyncio.TimeoutError,
     asyncpg.PostgresConnectionError,
     asyncpg.InterfaceError,
     asyncpg.CannotConnectNowError,
@@ -51,7 +51,7 @@ class PostgresCatalogReader:
         self._pool = pool
         self._settings = pool_settings
         self._description = description
-        self._compiler = QueryCompiler(asyncpg_dialect.dialect())
+        self._compiler = QueryCompiler(asyncpg_dialect.dialect())  # type: ignore[no-untyped-call]
 
     @classmethod
     async def open(cls, url: URL, pool_settings: PoolSettings) -> PostgresCatalogReader:
@@ -64,7 +64,8 @@ class PostgresCatalogReader:
             timeout=pool_settings.timeout_seconds,
             command_timeout=pool_settings.statement_timeout_seconds,
         )
-        return cls(pool, pool_settings, url.render_as_string(hide_password=True))
+        description = url.set(drivername="postgresql").render_as_string(hide_password=True)
+        return cls(pool, pool_settings, description)
 
     async def describe(self, query: ImageQuery) -> tuple[int, list[bytes]]:
         """Return the total number of matches and the requested page of rendered images."""
@@ -72,7 +73,8 @@ class PostgresCatalogReader:
         arguments = compiled.combined_arguments(query.bind_values())
 
         async def run(connection: asyncpg.Connection) -> list[Any]:
-            return await connection.fetch(compiled.combined_sql, *arguments)
+            rows: list[Any] = await connection.fetch(compiled.combined_sql, *arguments)
+            return rows
 
         rows = await self._with_connection(run)
         total = rows[0][0] if rows else 0
@@ -113,10 +115,19 @@ class PostgresCatalogReader:
             try:
                 async with self._pool.acquire(timeout=self._settings.timeout_seconds) as connection:
                     return await operation(connection)
+            except TimeoutError as error:
+                logger.error(
+                    "PostgreSQL timed out (%s): no connection was free or could be opened "
+                    "within %s s, or a query ran longer than %s s",
+                    self._description,
+                    self._settings.timeout_seconds,
+                    self._settings.statement_timeout_seconds,
+                )
+                raise StoreUnavailableError("PostgreSQL timed out") from error
             except _CONNECTION_ERRORS as error:
                 if attempt == 1:
                     logger.warning(
-                        "PostgreSQL query failed, retrying on a fresh connection: %r", error
+                        "PostgreSQL query failed, retrying on another connection: %r", error
                     )
                     continue
                 logger.error("PostgreSQL is unavailable (%s): %r", self._description, error)
