@@ -9,8 +9,8 @@ import subprocess
 import sys
 import time
 import urllib.error
-import uuid
 import urllib.request
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -140,7 +140,8 @@ def sign_target(
     """Return `headers` plus a JDCLOUD3 signature for the raw request target."""
     path, _, query = target.partition("?")
     segments = path.split("/")
-    region = segments[3] if len(segments) > 3 and segments[1:3] == ["v1", "regions"] else "cn-north-1"
+    is_region_path = len(segments) > 3 and segments[1:3] == ["v1", "regions"]
+    region = segments[3] if is_region_path else "cn-north-1"
     return sign_request_parts(
         method,
         endpoint,

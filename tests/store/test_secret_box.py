@@ -44,7 +44,7 @@ def test_secret_box_ciphertext_hides_secret() -> None:
 def test_secret_box_other_key_fails() -> None:
     ciphertext = SecretBox(Fernet.generate_key()).encrypt("secret")
 
-    with pytest.raises(ServerKeyError, match="cannot decrypt the access key secrets stored in this database"):
+    with pytest.raises(ServerKeyError, match="cannot decrypt the access key secrets stored"):
         SecretBox(Fernet.generate_key()).decrypt(ciphertext)
 
 

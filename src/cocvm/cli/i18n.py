@@ -171,7 +171,7 @@ def install_click_translations() -> None:
 
     for module in (click.core, click.decorators, click.exceptions, click.formatting, click.types):
         # Click binds `from gettext import gettext as _` in each module; see the module docstring.
-        module._ = _click_gettext
+        module.__dict__["_"] = _click_gettext
 
 
 def _(message: str) -> str:

@@ -194,6 +194,14 @@ def serve(
     )
     _prepare_catalog(settings)
     _log_auth_mode(settings.auth_mode)
+    if workers > 1 and redis_url is None:
+        logger.warning(
+            "Each of the %d workers keeps its own rate limit counters and seen nonces, so a key "
+            "may send up to %d times its limits and a signed request may be replayed once per "
+            "worker. Pass --redis to share them.",
+            workers,
+            workers,
+        )
     settings.to_environment()
     if workers > 1:
         _prepare_multiprocess_metrics()

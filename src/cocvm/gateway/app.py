@@ -229,6 +229,9 @@ class GatewayApp:
         if self._nonces is not None:
             await self._nonces.close()
             self._nonces = None
+        if self._rate_limiter is not None:
+            await self._rate_limiter.close()
+            self._rate_limiter = None
 
     async def _healthz(self, request: Request) -> JSONResponse:
         return JSONResponse({"status": "ok"})
