@@ -326,5 +326,3 @@ def page_through(server: RunningServer, query: str, page_size: int) -> list[dict
         if page_number * page_size >= result["totalCount"]:
             return results
         page_number += 1
-
-

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import sqlite3
 from pathlib import Path
 
 import pytest
@@ -11,11 +10,13 @@ from alembic import command
 from alembic.config import Config
 from alembic.script import ScriptDirectory
 from click.testing import CliRunner, Result
+from sqlalchemy import text
 
 from cocvm.cli import i18n
 from cocvm.cli.main import cli
 from cocvm.store.database import create_catalog_engine, current_revision, head_revision
 from conftest import free_port, run_cocvm
+from services import PostgresServer
 
 RECORD = {
     "regionId": "cn-north-1",
@@ -72,9 +73,12 @@ def migrate_to_oldest_revision(database_url: str) -> str:
 
 
 def run_sql(database_url: str, statement: str) -> None:
-    with sqlite3.connect(database_url.removeprefix("sqlite:///")) as connection:
-        connection.execute(statement)
-    connection.close()
+    engine = create_catalog_engine(database_url)
+    try:
+        with engine.begin() as connection:
+            connection.execute(text(statement))
+    finally:
+        engine.dispose()
 
 
 def run_serve(database_url: str, tmp_path: Path) -> tuple[int, str]:
@@ -88,11 +92,6 @@ def run_serve(database_url: str, tmp_path: Path) -> tuple[int, str]:
         env={"COCVM_SERVER_KEY_FILE": str(tmp_path / "server.key")},
     )
     return result.returncode, (result.stdout + result.stderr).decode()
-
-
-@pytest.fixture
-def database_url(tmp_path: Path) -> str:
-    return f"sqlite:///{tmp_path / 'catalog.db'}"
 
 
 @pytest.fixture
@@ -226,15 +225,23 @@ def test_unrelated_tables_serve_rejected(database_url: str, tmp_path: Path) -> N
     assert revision_of(database_url) is None
 
 
+# What each driver reports when the first migration meets a table named images.
+TABLE_EXISTS_MESSAGES = {
+    "sqlite": "OperationalError: table images already exists",
+    "postgresql": 'DuplicateTable: relation "images" already exists',
+}
+
+
 def test_db_upgrade_conflicting_table(database_url: str) -> None:
     run_sql(database_url, "CREATE TABLE images (id INTEGER PRIMARY KEY)")
+    store = database_url.split(":", 1)[0]
 
     result = invoke("db", "upgrade", "--database", database_url)
 
     assert result.exit_code == 1
     assert isinstance(result.exception, SystemExit)
     assert result.stderr.startswith(
-        "Error: Cannot upgrade the database schema: OperationalError: table images already exists"
+        f"Error: Cannot upgrade the database schema: {TABLE_EXISTS_MESSAGES[store]}"
     )
     assert "CREATE TABLE" not in result.stderr
 
@@ -263,4 +270,29 @@ def test_db_upgrade_unreachable_folder(tmp_path: Path) -> None:
     assert result.stderr == (
         "Error: Cannot upgrade the database schema: "
         "OperationalError: unable to open database file\n"
+    )
+
+
+def test_db_upgrade_missing_postgres_database(postgres: PostgresServer) -> None:
+    database_url = postgres.database_url("no_such_database")
+
+    result = invoke("db", "upgrade", "--database", database_url)
+
+    assert result.exit_code == 1
+    assert result.stderr == (
+        "Error: Cannot upgrade the database schema: OperationalError: connection failed: "
+        f'connection to server at "127.0.0.1", port {postgres.port} failed: '
+        'FATAL:  database "no_such_database" does not exist\n'
+    )
+
+
+def test_db_upgrade_unreachable_postgres_server() -> None:
+    port = free_port()
+
+    result = invoke("db", "upgrade", "--database", f"postgresql://cocvm@127.0.0.1:{port}/cocvm")
+
+    assert result.exit_code == 1
+    assert result.stderr.startswith(
+        "Error: Cannot upgrade the database schema: OperationalError: connection failed: "
+        f'connection to server at "127.0.0.1", port {port} failed: Connection refused'
     )

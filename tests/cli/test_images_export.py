@@ -3,19 +3,22 @@
 from __future__ import annotations
 
 import json
-import sqlite3
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from click.testing import CliRunner, Result
+from sqlalchemy import text
 
 from cocvm.cli import i18n
 from cocvm.cli.main import cli
 from cocvm.images.default_catalog import default_catalog
+from cocvm.store.database import create_catalog_engine
 from conftest import run_cocvm
+from services import fresh_database
 
 
 @pytest.fixture(autouse=True)
@@ -56,7 +59,7 @@ def varied_records() -> list[dict[str, Any]]:
             systemDiskSizeGB=50,
             sizeMB=20480,
             status="error",
-            desc="带 \"引号\" 和\n换行",
+            desc='带 "引号" 和\n换行',
             partnerImageId="partner-1",
             snapshots=[
                 {
@@ -119,24 +122,42 @@ def exported_ids(data: bytes) -> list[str]:
 
 
 @pytest.fixture
-def database_url(tmp_path: Path) -> str:
-    return f"sqlite:///{tmp_path / 'catalog.db'}"
+def copy_database_url(
+    database_url: str, request: pytest.FixtureRequest, tmp_path: Path
+) -> Iterator[str]:
+    """A second new, empty database of the same store as `database_url`."""
+    if database_url.startswith("sqlite:///"):
+        yield f"sqlite:///{tmp_path / 'copy.db'}"
+        return
+    with fresh_database(request.getfixturevalue("postgres")) as url:
+        yield url
 
 
-def test_export_round_trip_byte_identical(tmp_path: Path) -> None:
+def set_schema_revision(database_url: str, revision: str) -> None:
+    engine = create_catalog_engine(database_url)
+    try:
+        with engine.begin() as connection:
+            connection.execute(
+                text("UPDATE alembic_version SET version_num = :revision"), {"revision": revision}
+            )
+    finally:
+        engine.dispose()
+
+
+def test_export_round_trip_byte_identical(
+    tmp_path: Path, database_url: str, copy_database_url: str
+) -> None:
     catalog = tmp_path / "catalog.json"
     records = varied_records() + default_catalog(("cn-north-1", "cn-east-2"))
     catalog.write_text(json.dumps(records, ensure_ascii=False), encoding="utf-8")
-    first_url = f"sqlite:///{tmp_path / 'first.db'}"
-    second_url = f"sqlite:///{tmp_path / 'second.db'}"
     first_export = tmp_path / "first.jsonl"
 
     steps = [
-        run_cocvm("images", "import", str(catalog), "--database", first_url),
-        run_cocvm("images", "export", "--database", first_url, "--output", str(first_export)),
-        run_cocvm("images", "import", str(first_export), "--database", second_url),
+        run_cocvm("images", "import", str(catalog), "--database", database_url),
+        run_cocvm("images", "export", "--database", database_url, "--output", str(first_export)),
+        run_cocvm("images", "import", str(first_export), "--database", copy_database_url),
     ]
-    second = run_cocvm("images", "export", "--database", second_url)
+    second = run_cocvm("images", "export", "--database", copy_database_url)
 
     for step in [*steps, second]:
         assert step.returncode == 0, step.stderr.decode()
@@ -144,16 +165,31 @@ def test_export_round_trip_byte_identical(tmp_path: Path) -> None:
     assert len(second.stdout.splitlines()) == len(records)
 
 
-def test_export_json_array_imports_back(tmp_path: Path, database_url: str) -> None:
+def test_export_round_trip_across_stores(tmp_path: Path, postgres_url: str) -> None:
+    records = varied_records() + default_catalog(("cn-north-1", "cn-east-2"))
+    sqlite_url = f"sqlite:///{tmp_path / 'catalog.db'}"
+    import_records(tmp_path, sqlite_url, records)
+    from_sqlite = tmp_path / "from-sqlite.jsonl"
+    from_sqlite.write_bytes(export(sqlite_url))
+
+    result = invoke("images", "import", str(from_sqlite), "--database", postgres_url)
+
+    assert result.exit_code == 0, result.output
+    assert export(postgres_url) == from_sqlite.read_bytes()
+    assert export(postgres_url, "--format", "json") == export(sqlite_url, "--format", "json")
+
+
+def test_export_json_array_imports_back(
+    tmp_path: Path, database_url: str, copy_database_url: str
+) -> None:
     import_records(tmp_path, database_url, varied_records())
     array_file = tmp_path / "export.json"
     array_file.write_bytes(export(database_url, "--format", "json"))
-    copy_url = f"sqlite:///{tmp_path / 'copy.db'}"
 
-    result = invoke("images", "import", str(array_file), "--database", copy_url)
+    result = invoke("images", "import", str(array_file), "--database", copy_database_url)
 
     assert result.exit_code == 0, result.output
-    assert export(copy_url) == export(database_url)
+    assert export(copy_database_url) == export(database_url)
 
 
 def test_export_json_array_is_json(tmp_path: Path, database_url: str) -> None:
@@ -248,10 +284,7 @@ def test_export_failure_keeps_output_file(tmp_path: Path, database_url: str) -> 
     import_records(tmp_path, database_url, varied_records())
     output = tmp_path / "out.jsonl"
     output.write_text("previous export\n")
-    database_path = database_url.removeprefix("sqlite:///")
-    with sqlite3.connect(database_path) as connection:
-        connection.execute("UPDATE alembic_version SET version_num = 'f00dfeed'")
-    connection.close()
+    set_schema_revision(database_url, "f00dfeed")
 
     result = invoke("images", "export", "--database", database_url, "--output", str(output))
 

@@ -125,7 +125,9 @@ def test_import_missing_file(tmp_path: Path, database_url: str) -> None:
     assert "No such file or directory" in result.stderr
 
 
-def test_import_listed_by_server(tmp_path: Path, database_url: str, server_factory: ServerFactory) -> None:
+def test_import_listed_by_server(
+    tmp_path: Path, database_url: str, server_factory: ServerFactory
+) -> None:
     array_file = tmp_path / "catalog.json"
     array_file.write_bytes(
         json_array(
@@ -287,7 +289,12 @@ BAD_RECORDS: list[tuple[str, dict[str, Any], str, str]] = [
     ("image-id-case", {"imageId": "IMG-3"}, "imageId", "expected `img-` followed by"),
     ("image-id-prefix", {"imageId": "image-3"}, "imageId", "expected `img-` followed by"),
     ("image-id-symbol", {"imageId": "img-a_b"}, "imageId", "expected `img-` followed by"),
-    ("time-format", {"createTime": "2024-03-01T08:00:00"}, "createTime", "expected YYYY-MM-DD HH:MM:SS"),
+    (
+        "time-format",
+        {"createTime": "2024-03-01T08:00:00"},
+        "createTime",
+        "expected YYYY-MM-DD HH:MM:SS",
+    ),
     ("time-short", {"createTime": "2024-03-01"}, "createTime", "expected YYYY-MM-DD HH:MM:SS"),
     (
         "time-impossible",
@@ -468,8 +475,8 @@ def test_import_rejects_bad_5000th_record(
     assert export(database_url) == before
 
 
-# A trigger that fails the write of one image, per store: statements to create it and to drop it,
-# and the start of the error message the driver reports for it.
+# For each store, the statements that create and drop a trigger that rejects the row of
+# img-04500, and the start of the error message that the driver reports for it.
 REJECT_TRIGGERS = {
     "sqlite": (
         [

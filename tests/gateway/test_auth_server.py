@@ -23,6 +23,7 @@ from conftest import (
     Response,
     RunningServer,
     http_request,
+    new_database_url,
     start_server,
 )
 
@@ -162,17 +163,28 @@ def add_key(server: RunningServer, pin: str) -> Credentials:
 
 
 def start_module_server(
-    tmp_path_factory: pytest.TempPathFactory, name: str, *arguments: str
+    request: pytest.FixtureRequest,
+    store: str,
+    tmp_path_factory: pytest.TempPathFactory,
+    name: str,
+    *arguments: str,
 ) -> Iterator[RunningServer]:
-    server = start_server(tmp_path_factory.mktemp(name), *arguments)
+    """Start a server on a new database of the store under test, and stop it afterwards."""
+    work_dir = tmp_path_factory.mktemp(name)
+    database_url = new_database_url(request, store, work_dir)
+    server = start_server(work_dir, *arguments, database_url=database_url)
     yield server
     server.stop()
 
 
 @pytest.fixture(scope="module")
-def strict_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
+def strict_server(
+    store: str, request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[RunningServer]:
     """A strict coc-vm server that logs at DEBUG, so the log check sees everything it writes."""
-    yield from start_module_server(tmp_path_factory, "auth-strict", "--log-level", "DEBUG")
+    yield from start_module_server(
+        request, store, tmp_path_factory, "auth-strict", "--log-level", "DEBUG"
+    )
 
 
 # --- Strict mode: every way a request can fail --------------------------------------------------
@@ -443,8 +455,12 @@ def test_strict_custom_clock_skew(server_factory: StartServer) -> None:
 
 
 @pytest.fixture(scope="module")
-def emulator_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
-    yield from start_module_server(tmp_path_factory, "auth-emulator", "--auth", "emulator")
+def emulator_server(
+    store: str, request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[RunningServer]:
+    yield from start_module_server(
+        request, store, tmp_path_factory, "auth-emulator", "--auth", "emulator"
+    )
 
 
 def test_emulator_unsigned_rejected(emulator_server: RunningServer) -> None:
@@ -543,8 +559,11 @@ class Tenants:
 
 
 @pytest.fixture(scope="module")
-def vm_tenants(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Tenants]:
-    for server in start_module_server(tmp_path_factory, "tenants-vm", "--profile", "vm"):
+def vm_tenants(
+    store: str, request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Tenants]:
+    servers = start_module_server(request, store, tmp_path_factory, "tenants-vm", "--profile", "vm")
+    for server in servers:
         yield Tenants(server)
 
 

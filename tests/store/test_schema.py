@@ -12,11 +12,13 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, inspect, text
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.pool import QueuePool
 
 from cocvm.images.catalog_file import parse_catalog, to_rows
 from cocvm.store.database import (
     DatabaseUrlError,
+    PoolSettings,
     SchemaBehindError,
     create_catalog_engine,
     current_revision,
@@ -52,8 +54,25 @@ def set_revision(engine: Engine, revision: str) -> None:
         )
 
 
+def shared_record(image_id: str) -> bytes:
+    """Return a catalog file with one private image, shared with the pin bob."""
+    return (
+        b'{"regionId": "cn-north-1", "imageId": "%s", "name": "n", "platform": "Ubuntu",'
+        b' "architecture": "x86_64", "osType": "linux", "imageSource": "private",'
+        b' "ownerPin": "alice", "createTime": "2024-03-01 08:00:00", "sharedWith": ["bob"]}'
+    ) % image_id.encode()
+
+
 @pytest.fixture
-def engine(tmp_path: Path) -> Iterator[Engine]:
+def engine(database_url: str) -> Iterator[Engine]:
+    """An engine on a new, empty SQLite file, then on a new, empty PostgreSQL database."""
+    catalog_engine = create_catalog_engine(database_url)
+    yield catalog_engine
+    catalog_engine.dispose()
+
+
+@pytest.fixture
+def sqlite_engine(tmp_path: Path) -> Iterator[Engine]:
     catalog_engine = create_catalog_engine(f"sqlite:///{tmp_path / 'catalog.db'}")
     yield catalog_engine
     catalog_engine.dispose()
@@ -117,13 +136,16 @@ def test_schema_upgrade_from_older_revision(engine: Engine) -> None:
 
 def test_schema_upgrade_keeps_images(engine: Engine) -> None:
     command.upgrade(alembic_config(engine), base_revision(engine))
+    # The boolean and binary values are bound parameters, because SQLite and PostgreSQL spell
+    # their literals differently.
     with engine.begin() as connection:
         connection.execute(
             text(
                 "INSERT INTO images VALUES ('img-kept', 'cn-north-1', 'public', 'admin', 'n', 'n',"
-                " 'ubuntu', 'x86_64', 'ready', 0, 'cloudDisk', 'all', 'bios', '', '', 0, '{}',"
-                " x'7b7d', x'7b7d')"
-            )
+                " 'ubuntu', 'x86_64', 'ready', :offline, 'cloudDisk', 'all', 'bios', '', '', 0,"
+                " '{}', :coc_vm_json, :vm_json)"
+            ),
+            {"offline": False, "coc_vm_json": b"{}", "vm_json": b"{}"},
         )
 
     upgrade_schema(engine)
@@ -171,8 +193,8 @@ def test_schema_known_revisions(engine: Engine) -> None:
     assert not is_known_revision(engine, "f00dfeed")
 
 
-def test_schema_sqlite_connection_settings(engine: Engine) -> None:
-    with engine.connect() as connection:
+def test_schema_sqlite_connection_settings(sqlite_engine: Engine) -> None:
+    with sqlite_engine.connect() as connection:
         journal_mode = connection.execute(text("PRAGMA journal_mode")).scalar_one()
         foreign_keys = connection.execute(text("PRAGMA foreign_keys")).scalar_one()
 
@@ -180,14 +202,19 @@ def test_schema_sqlite_connection_settings(engine: Engine) -> None:
     assert foreign_keys == 1
 
 
+def test_schema_postgres_engine_settings() -> None:
+    # Creating the engine opens no connection, so no server has to listen on this port.
+    engine = create_catalog_engine("postgresql://cocvm@127.0.0.1:1/cocvm")
+
+    assert engine.dialect.driver == "psycopg"
+    assert isinstance(engine.pool, QueuePool)
+    assert engine.pool.size() == PoolSettings().size
+    assert engine.pool.timeout() == PoolSettings().timeout_seconds
+
+
 def test_schema_deleting_image_deletes_its_shares(engine: Engine) -> None:
     ensure_schema(engine)
-    record = (
-        b'{"regionId": "cn-north-1", "imageId": "img-gone", "name": "n", "platform": "Ubuntu",'
-        b' "architecture": "x86_64", "osType": "linux", "imageSource": "private",'
-        b' "ownerPin": "alice", "createTime": "2024-03-01 08:00:00", "sharedWith": ["bob"]}'
-    )
-    rows, shares = to_rows(parse_catalog(record))
+    rows, shares = to_rows(parse_catalog(shared_record("img-gone")))
     upsert_images(engine, rows, shares)
 
     with engine.begin() as connection:
@@ -228,16 +255,56 @@ def test_normalize_url_rejects(database_url: str, reason: str) -> None:
     assert "sqlite:///FILE" in str(raised.value)
 
 
-def test_describe_database_error_omits_statement(engine: Engine) -> None:
-    secret = "catalog-row-parameter"
-    with pytest.raises(OperationalError) as raised, engine.connect() as connection:
-        connection.execute(text("INSERT INTO no_such_table VALUES (:value)"), {"value": secret})
+def insert_into_missing_table(engine: Engine, value: str) -> DBAPIError:
+    """Return the error of an INSERT, with `value` as its parameter, into a table that is absent."""
+    with pytest.raises(DBAPIError) as raised, engine.connect() as connection:
+        connection.execute(text("INSERT INTO no_such_table VALUES (:value)"), {"value": value})
+    return raised.value
 
+
+# What each driver reports for a table that does not exist, without the statement.
+MISSING_TABLE_MESSAGES = {
+    "sqlite": "OperationalError: no such table: no_such_table",
+    "postgresql": 'UndefinedTable: relation "no_such_table" does not exist',
+}
+
+# What each driver reports for a NULL name, without the row that holds it.
+NAME_NOT_NULL_MESSAGES = {
+    "sqlite": "IntegrityError: NOT NULL constraint failed: images.name",
+    "postgresql": 'NotNullViolation: null value in column "name" of relation "images" violates '
+    "not-null constraint",
+}
+
+
+def test_describe_database_error_omits_statement(engine: Engine) -> None:
+    error = insert_into_missing_table(engine, "catalog-row-parameter")
+
+    message = describe_database_error(error)
+
+    assert message == MISSING_TABLE_MESSAGES[engine.dialect.name]
+
+
+def test_describe_database_error_omits_parameters(engine: Engine) -> None:
+    secret = "catalog-row-parameter"
+    error = insert_into_missing_table(engine, secret)
+
+    message = describe_database_error(error)
+
+    assert message.startswith(MISSING_TABLE_MESSAGES[engine.dialect.name])
+    assert secret not in message
+
+
+def test_describe_database_error_omits_failing_row(engine: Engine) -> None:
+    ensure_schema(engine)
+    rows, shares = to_rows(parse_catalog(shared_record("img-secret")))
+    # The name column is NOT NULL, so the database rejects this row.
+    rows[0]["name"] = None
+
+    with pytest.raises(DBAPIError) as raised:
+        upsert_images(engine, rows, shares)
     message = describe_database_error(raised.value)
 
-    assert isinstance(raised.value, DBAPIError)
-    assert message == "OperationalError: no such table: no_such_table"
-    assert secret not in message
+    assert message == NAME_NOT_NULL_MESSAGES[engine.dialect.name]
 
 
 def test_describe_database_error_url() -> None:

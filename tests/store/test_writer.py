@@ -1,10 +1,9 @@
-"""The catalog writer on an SQLite file: upserts, their one transaction, and bulk reads."""
+"""The catalog writer on SQLite and PostgreSQL: upserts, their one transaction, and bulk reads."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -62,8 +61,9 @@ def exported_ids(engine: Engine, region_id: str | None = None) -> list[str]:
 
 
 @pytest.fixture
-def engine(tmp_path: Path) -> Iterator[Engine]:
-    catalog_engine = create_catalog_engine(f"sqlite:///{tmp_path / 'catalog.db'}")
+def engine(database_url: str) -> Iterator[Engine]:
+    """A catalog engine on a new SQLite file, then on a new PostgreSQL database."""
+    catalog_engine = create_catalog_engine(database_url)
     ensure_schema(catalog_engine)
     yield catalog_engine
     catalog_engine.dispose()

@@ -10,7 +10,7 @@ from contextlib import contextmanager
 import click
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from sqlalchemy import Engine
+from sqlalchemy import Engine, make_url
 from sqlalchemy.exc import SQLAlchemyError
 
 from cocvm.cli.i18n import _
@@ -67,7 +67,8 @@ def import_command(file: str, database_url: str) -> None:
     with _open_catalog(database_url, _("Import failed, nothing was changed: {error}")) as engine:
         with _progress(len(records), _("Writing")) as advance:
             import_records(engine, records, advance)
-        url = engine.url.render_as_string()
+        # The URL as the user wrote it (password masked), not with the driver cocvm picked.
+        url = make_url(database_url).render_as_string(hide_password=True)
     template = (
         _("Imported 1 image into {url}.")
         if len(records) == 1

@@ -10,6 +10,7 @@ import tempfile
 
 import click
 import uvicorn
+from sqlalchemy import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
 from cocvm.cli.i18n import _
@@ -261,7 +262,8 @@ def _prepare_catalog(settings: ServerSettings) -> None:
         engine = create_catalog_engine(settings.database_url)
     except SQLAlchemyError as error:
         raise click.ClickException(describe_database_error(error)) from error
-    logger.info("Catalog database", extra={"fields": {"database": engine.url.render_as_string()}})
+    database = make_url(settings.database_url).render_as_string(hide_password=True)
+    logger.info("Catalog database", extra={"fields": {"database": database}})
     try:
         ensure_schema(engine)
         if settings.auth_mode is AuthMode.STRICT:
