@@ -13,6 +13,7 @@ import pytest
 from click.testing import CliRunner, Result
 from sqlalchemy import text
 
+from catalog_records import make_record
 from cocvm.cli import i18n
 from cocvm.cli.main import cli
 from cocvm.images.default_catalog import default_catalog
@@ -24,23 +25,6 @@ from services import fresh_database
 @pytest.fixture(autouse=True)
 def english_messages(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(i18n, "CHINESE", False)
-
-
-def make_record(image_id: str, **overrides: Any) -> dict[str, Any]:
-    """Return a valid private record with `overrides` applied."""
-    record: dict[str, Any] = {
-        "regionId": "cn-north-1",
-        "imageId": image_id,
-        "name": f"image {image_id}",
-        "platform": "Ubuntu",
-        "architecture": "x86_64",
-        "osType": "linux",
-        "imageSource": "private",
-        "ownerPin": "alice",
-        "createTime": "2024-03-01 08:00:00",
-    }
-    record.update(overrides)
-    return record
 
 
 def varied_records() -> list[dict[str, Any]]:

@@ -16,6 +16,7 @@ import pytest
 from click.testing import CliRunner, Result
 from sqlalchemy import text
 
+from catalog_records import REMOVE, make_record
 from cocvm.cli import i18n
 from cocvm.cli.main import cli
 from cocvm.store.database import create_catalog_engine
@@ -23,29 +24,11 @@ from cocvm.store.writer import count_images
 from conftest import TEST_PIN, RunningServer, new_database_url, run_cocvm
 
 ServerFactory = Callable[..., RunningServer]
-REMOVE = object()
 
 
 @pytest.fixture(autouse=True)
 def english_messages(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(i18n, "CHINESE", False)
-
-
-def make_record(image_id: str, **overrides: Any) -> dict[str, Any]:
-    """Return a valid private record with `overrides` applied; REMOVE drops a field."""
-    record: dict[str, Any] = {
-        "regionId": "cn-north-1",
-        "imageId": image_id,
-        "name": f"image {image_id}",
-        "platform": "Ubuntu",
-        "architecture": "x86_64",
-        "osType": "linux",
-        "imageSource": "private",
-        "ownerPin": "alice",
-        "createTime": "2024-03-01 08:00:00",
-    }
-    record.update(overrides)
-    return {name: value for name, value in record.items() if value is not REMOVE}
 
 
 def public_record(image_id: str, **overrides: Any) -> dict[str, Any]:

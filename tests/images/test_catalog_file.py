@@ -9,6 +9,7 @@ from typing import Any
 import msgspec
 import pytest
 
+from catalog_records import make_record
 from cocvm.images.catalog_file import (
     CatalogFileError,
     default_records,
@@ -18,23 +19,6 @@ from cocvm.images.catalog_file import (
     write_json_lines,
 )
 from cocvm.images.record import ImageRecord
-
-
-def make_record(image_id: str, **overrides: Any) -> dict[str, Any]:
-    """Return a valid private record with `overrides` applied."""
-    record: dict[str, Any] = {
-        "regionId": "cn-north-1",
-        "imageId": image_id,
-        "name": f"image {image_id}",
-        "platform": "Ubuntu",
-        "architecture": "x86_64",
-        "osType": "linux",
-        "imageSource": "private",
-        "ownerPin": "alice",
-        "createTime": "2024-03-01 08:00:00",
-    }
-    record.update(overrides)
-    return record
 
 
 def json_array(records: list[Any]) -> bytes:

@@ -10,27 +10,11 @@ import pytest
 from sqlalchemy import Engine, select
 from sqlalchemy.exc import IntegrityError
 
+from catalog_records import make_record
 from cocvm.images.catalog_file import parse_catalog, to_rows
 from cocvm.store.database import create_catalog_engine, ensure_schema
 from cocvm.store.schema import image_shares, images
 from cocvm.store.writer import BATCH_SIZE, count_images, iter_records, upsert_images
-
-
-def make_record(image_id: str, **overrides: Any) -> dict[str, Any]:
-    """Return a valid private record with `overrides` applied."""
-    record: dict[str, Any] = {
-        "regionId": "cn-north-1",
-        "imageId": image_id,
-        "name": f"image {image_id}",
-        "platform": "Ubuntu",
-        "architecture": "x86_64",
-        "osType": "linux",
-        "imageSource": "private",
-        "ownerPin": "alice",
-        "createTime": "2024-03-01 08:00:00",
-    }
-    record.update(overrides)
-    return record
 
 
 def rows_of(*records: dict[str, Any]) -> tuple[list[dict[str, Any]], list[dict[str, str]]]:
