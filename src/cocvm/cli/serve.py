@@ -267,8 +267,9 @@ def _prepare_catalog(settings: ServerSettings) -> None:
     try:
         ensure_schema(engine)
         if settings.auth_mode is AuthMode.STRICT:
-            # Created here, once, rather than by several workers racing at start-up; and a key
-            # that cannot decrypt the stored secrets would fail every request, so stop now.
+            # The key file is created here, once, rather than by several workers racing at
+            # start-up. A key that cannot decrypt the stored secrets would fail every request,
+            # so the server stops now instead.
             verify_server_key(engine, load_secret_box(settings.server_key_file, create=True))
         if count_images(engine) == 0:
             records = default_records(settings.regions)

@@ -2,7 +2,7 @@
 
 The describeImages route is served by plain ASGI code rather than through a framework's router and
 request objects, because on this route the framework cost more than the query itself. Operations
-endpoints (`/healthz`, `/readyz`, `/metrics`) are a small Starlette app behind it; they answer
+endpoints (`/healthz`, `/readyz`, `/metrics`) are a small Starlette app behind it; they respond
 without a signature. Every reply on any other path, errors included, is JD Cloud's JSON envelope
 with a request id; nothing ever returns a stack trace or HTML.
 

@@ -107,7 +107,7 @@ def _alembic_config(engine: Engine) -> Config:
 
 
 def head_revision(engine: Engine) -> str:
-    """Return the newest schema revision this version of cocvm knows."""
+    """Return the newest schema revision that this version of cocvm ships."""
     head = ScriptDirectory.from_config(_alembic_config(engine)).get_current_head()
     assert head is not None, "cocvm ships at least one migration"
     return head

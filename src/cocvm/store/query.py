@@ -1,9 +1,9 @@
 """The describeImages query: which images match, and the SQL that finds them.
 
 An `ImageQuery` names the filters of one request. The SQL for it depends only on which filters are
-set (and how many ids), not on their values, so each shape is built with SQLAlchemy Core and
-compiled once per dialect, then reused with fresh bind values: no SQL is compiled on the request
-path after warm-up.
+set (and how many ids), not on their values. So each shape is built with SQLAlchemy Core and
+compiled once per dialect, then reused with fresh bind values, and no SQL is compiled on the
+request path after warm-up.
 
 Paging method: `ORDER BY create_time DESC, image_id ASC` with LIMIT/OFFSET. image_id is unique, so
 the order is total and pages neither overlap nor skip an image while the catalog is unchanged.

@@ -6,8 +6,8 @@ interleave on it because a read never awaits between its statements.
 
 The file's version is SQLite's `PRAGMA data_version`. The server's connection only reads, so every
 change comes from another connection (an import, a key command), and the version then moves. The
-gateway caches answers under this version (see `catalog_version`), and the reader caches access key
-rows the same way.
+gateway caches describeImages responses under this version (see `catalog_version`), and the
+reader caches access key rows the same way.
 """
 
 from __future__ import annotations
