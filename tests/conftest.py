@@ -121,6 +121,15 @@ class RunningServer:
         """Create an access key for `pin` with `cocvm keys create`."""
         return create_key(self.database_url, pin, self.environment)
 
+    def wait_for_log(self, text: str, timeout: float = 5.0) -> str:
+        """Return the server's log once it contains `text`; access lines are flushed every 0.1 s."""
+        deadline = time.monotonic() + timeout
+        while True:
+            log = self.log_path.read_text(encoding="utf-8")
+            if text in log or time.monotonic() > deadline:
+                return log
+            time.sleep(0.05)
+
     def log_lines(self) -> list[str]:
         return self.log_path.read_text(encoding="utf-8").splitlines()
 

@@ -708,7 +708,7 @@ def test_strict_log_holds_no_secret(strict_server: RunningServer) -> None:
     send(strict_server, credentials=random_credentials(other.access_key))
     send(strict_server, algorithm=ALGORITHM_V2, signed_header_names=GO_SDK_SIGNED_HEADERS)
 
-    log = strict_server.log_path.read_text(encoding="utf-8")
+    log = strict_server.wait_for_log('"logger":"cocvm.access"')
     signatures = SENT_SIGNATURES[strict_server.port]
     secrets = SENT_SECRETS[strict_server.port]
 

@@ -11,6 +11,8 @@ set up, and the `cocvm.access` logger's level still turns them on or off.
 
 from __future__ import annotations
 
+import asyncio
+import atexit
 import logging
 import sys
 import time
@@ -55,18 +57,39 @@ class _AccessEntry(msgspec.Struct):
 
 
 class _AccessLogWriter:
+    """Buffers access log lines and writes them at most every FLUSH_SECONDS, or every
+    FLUSH_LINES lines, because one write system call per line cost about 15 us per request.
+
+    A process killed without a chance to clean up (SIGKILL) loses at most the last
+    FLUSH_SECONDS of access log lines; other log lines are written at once.
+    """
+
+    FLUSH_SECONDS = 0.1
+    FLUSH_LINES = 256
+
     def __init__(self) -> None:
         self.stream: TextIO = sys.stderr
         self._second = -1
         self._second_text = ""
+        self._pending: list[tuple[float, str, str, str, int, float]] = []
+        self._flush_scheduled = False
 
     def write(self, request_id: str, method: str, path: str, status: int, started: float) -> None:
         now = time.time()
+        latency = time.perf_counter() - started
+        self._pending.append((now, request_id, method, path, status, latency))
+        if len(self._pending) >= self.FLUSH_LINES:
+            self.flush()
+        elif not self._flush_scheduled:
+            self._schedule_flush()
+
+    def _format(self, entry: tuple[float, str, str, str, int, float]) -> str:
+        now, request_id, method, path, status, latency = entry
         second = int(now)
         if second != self._second:
             self._second_text = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
             self._second = second
-        entry = _AccessEntry(
+        line = _AccessEntry(
             time=f"{self._second_text}.{int((now - second) * 1000):03d}Z",
             level="INFO",
             logger=access_logger.name,
@@ -75,12 +98,41 @@ class _AccessLogWriter:
             method=method,
             path=path,
             status=status,
-            latencyMs=round((time.perf_counter() - started) * 1000, 3),
+            latencyMs=round(latency * 1000, 3),
         )
-        self.stream.write(_encode(entry).decode() + "\n")
+        return _encode(line).decode()
+
+    def _schedule_flush(self) -> None:
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            self.flush()
+            return
+        loop.call_later(self.FLUSH_SECONDS, self.flush)
+        self._flush_scheduled = True
+
+    def flush(self) -> None:
+        """Write every buffered line."""
+        self._flush_scheduled = False
+        if not self._pending:
+            return
+        lines = "".join(self._format(entry) + "\n" for entry in self._pending)
+        self._pending.clear()
+        try:
+            self.stream.write(lines)
+            self.stream.flush()
+        except (OSError, ValueError):
+            # A closed or broken stream must not fail requests; the lines are lost.
+            pass
 
 
 _access_log_writer = _AccessLogWriter()
+atexit.register(_access_log_writer.flush)
+
+
+def flush_access_log() -> None:
+    """Write the access log lines still buffered (at shutdown)."""
+    _access_log_writer.flush()
 
 
 def configure_logging(level: str = "INFO") -> None:

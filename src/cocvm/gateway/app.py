@@ -30,7 +30,7 @@ from cocvm.errors import (
     ServiceUnavailable,
     UriTooLong,
 )
-from cocvm.gateway.access_log import configure_logging, log_request
+from cocvm.gateway.access_log import configure_logging, flush_access_log, log_request
 from cocvm.gateway.answer_cache import AnswerCache
 from cocvm.gateway.authentication import Authenticator, AuthMode
 from cocvm.gateway.envelope import error_body, new_request_id, send_json, success_body
@@ -232,6 +232,7 @@ class GatewayApp:
         if self._rate_limiter is not None:
             await self._rate_limiter.close()
             self._rate_limiter = None
+        flush_access_log()
 
     async def _healthz(self, request: Request) -> JSONResponse:
         return JSONResponse({"status": "ok"})
