@@ -25,7 +25,7 @@ from cocvm.gateway.envelope import CONTENT_TYPE, REQUEST_ID_HEADER, error_body, 
 
 logger = logging.getLogger(__name__)
 
-# httptools' URL parser refuses URLs of 65,535 bytes or more; stay below it with some room.
+# httptools' URL parser rejects URLs of 65,535 bytes or more, so stay below that with some room.
 MAX_PARSED_REQUEST_LINE_BYTES = 65_000
 
 _STATUS_LINES = {400: b"HTTP/1.1 400 Bad Request\r\n", 414: b"HTTP/1.1 414 URI Too Long\r\n"}
@@ -39,7 +39,7 @@ class BadHttpRequest(ApiError):
 
 
 class JdCloudHttpToolsProtocol(HttpToolsProtocol):
-    """HttpToolsProtocol that accepts raw UTF-8 targets and answers parse errors in JSON."""
+    """HttpToolsProtocol that accepts raw UTF-8 targets and replies to parse errors in JSON."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -13,7 +13,7 @@ from cocvm.store.reader import CatalogReader
 
 
 class ImageService:
-    """Answers describeImages for one server: its API profile, its regions and its catalog."""
+    """Serves describeImages for one server: its API profile, its regions and its catalog."""
 
     def __init__(
         self, reader: CatalogReader, *, profile: Profile, regions: Collection[str]
