@@ -71,6 +71,8 @@ def test_operations_post_not_allowed(coc_vm_server: RunningServer, path: str) ->
 
     assert reply.status == 405
     assert reply.headers["allow"] in ("GET, HEAD", "HEAD, GET")
+    assert reply.headers["content-type"] == "application/json"
+    assert reply.json() == {"status": "error", "message": "Method Not Allowed"}
     assert afterwards.status == 200
 
 

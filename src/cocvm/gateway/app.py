@@ -18,6 +18,7 @@ from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
 from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -92,7 +93,12 @@ class GatewayApp:
                 Route("/healthz", self._healthz, methods=["GET"]),
                 Route("/readyz", self._readyz, methods=["GET"]),
                 Route("/metrics", self._metrics_endpoint, methods=["GET"]),
-            ]
+            ],
+            # JSON for every failure here too, never Starlette's plain-text pages.
+            exception_handlers={
+                HTTPException: _operations_http_error,
+                Exception: _operations_internal_error,
+            },
         )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -262,6 +268,20 @@ class GatewayApp:
     async def _metrics_endpoint(self, request: Request) -> Response:
         body, content_type = render_metrics()
         return Response(body, media_type=content_type)
+
+
+async def _operations_http_error(request: Request, error: Exception) -> Response:
+    assert isinstance(error, HTTPException)
+    return JSONResponse(
+        {"status": "error", "message": error.detail},
+        status_code=error.status_code,
+        headers=error.headers,
+    )
+
+
+async def _operations_internal_error(request: Request, error: Exception) -> Response:
+    logger.error("Operations endpoint %s failed: %r", request.url.path, error)
+    return JSONResponse({"status": "error", "message": "Internal server error"}, status_code=500)
 
 
 def create_app() -> GatewayApp:
