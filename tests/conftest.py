@@ -19,12 +19,15 @@ from typing import Any
 import pytest
 
 from cocvm.signing import sign_request_parts
+from cocvm.store.database import create_catalog_engine
+from cocvm.store.keys import create_access_key
+from cocvm.store.secret_box import load_secret_box
 
 # PostgreSQL and Redis servers for the tests (fixtures postgres, redis, database_url, ...).
 pytest_plugins = ["services"]
 
 TEST_PIN = "tester"
-# The session servers answer many tests from one key in tight loops, which would meet the default
+# The session servers serve many tests from one key in tight loops, which would meet the default
 # per-key rate limit; rate limit tests start servers of their own.
 UNLIMITED = ("--rate-limit-per-second", "0", "--rate-limit-per-minute", "0")
 
@@ -117,6 +120,10 @@ class RunningServer:
         """Run a `cocvm` command on this server's database and server key."""
         return run_cocvm(*arguments, "--database", self.database_url, env=self.environment)
 
+    def add_key(self, pin: str) -> Credentials:
+        """Create an access key for `pin` in this server's database, in this process."""
+        return add_key(self.database_url, self.environment, pin)
+
     def create_key(self, pin: str) -> Credentials:
         """Create an access key for `pin` with `cocvm keys create`."""
         return create_key(self.database_url, pin, self.environment)
@@ -163,6 +170,17 @@ def sign_target(
         region,
         "vm",
     )
+
+
+def add_key(database_url: str, environment: dict[str, str], pin: str) -> Credentials:
+    """Create an access key as `cocvm keys create` does, but in this process, which is faster."""
+    engine = create_catalog_engine(database_url)
+    try:
+        box = load_secret_box(environment["COCVM_SERVER_KEY_FILE"], create=False)
+        new_key = create_access_key(engine, box, pin)
+    finally:
+        engine.dispose()
+    return Credentials(new_key.access_key, new_key.secret_key, pin)
 
 
 def create_key(database_url: str, pin: str, environment: dict[str, str]) -> Credentials:
@@ -232,7 +250,7 @@ def start_server(
     database_url: str | None = None,
     env: dict[str, str] | None = None,
 ) -> RunningServer:
-    """Start `cocvm serve` on a free loopback port and wait until it answers /healthz."""
+    """Start `cocvm serve` on a free loopback port and wait until /healthz responds."""
     database_url = database_url or f"sqlite:///{work_dir / 'catalog.db'}"
     environment = {"COCVM_SERVER_KEY_FILE": str(work_dir / "server.key"), **(env or {})}
     credentials = create_key(database_url, TEST_PIN, environment)

@@ -18,10 +18,8 @@ from typing import Any
 import pytest
 
 from cocvm.signing import ALGORITHM_V2, ALGORITHM_V3, sign_request_parts
-from cocvm.store.database import create_catalog_engine
-from cocvm.store.keys import create_access_key
-from cocvm.store.secret_box import load_secret_box
 from conftest import Credentials, Response, RunningServer, run_cocvm, start_server
+from conftest import add_key as add_key_to_database
 from services import PostgresServer, RedisServer, fresh_database
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis]
@@ -84,13 +82,7 @@ def cluster(
 
 def add_key(cluster: Cluster, pin: str) -> Credentials:
     """Create an access key in the shared database, as `cocvm keys create` does."""
-    engine = create_catalog_engine(cluster.database_url)
-    try:
-        box = load_secret_box(cluster.environment["COCVM_SERVER_KEY_FILE"], create=False)
-        new_key = create_access_key(engine, box, pin)
-    finally:
-        engine.dispose()
-    return Credentials(new_key.access_key, new_key.secret_key, pin)
+    return add_key_to_database(cluster.database_url, cluster.environment, pin)
 
 
 def sign(

@@ -407,7 +407,7 @@ def string_to_sign(algorithm: str, timestamp: str, scope: str, canonical_request
 
 
 # A server derives the same key for every request of one access key on one day, so recent
-# derivations are cached. The cache holds secrets as lookup keys, in this process's memory only,
+# derivations are cached. The cache keeps secrets as lookup keys, in this process's memory only,
 # where the gateway keeps decrypted secrets anyway.
 @functools.lru_cache(maxsize=1024)
 def signing_key(

@@ -15,9 +15,9 @@ from cocvm.images.catalog_file import import_records
 from cocvm.images.record import ImageRecord
 from cocvm.signing import ALGORITHM_V2, ALGORITHM_V3, parse_authorization, sign_request_parts
 from cocvm.store.database import create_catalog_engine
-from cocvm.store.keys import create_access_key, delete_access_key
+from cocvm.store.keys import delete_access_key
 from cocvm.store.schema import access_keys
-from cocvm.store.secret_box import SecretBox, load_secret_box
+from cocvm.store.secret_box import SecretBox
 from conftest import (
     Credentials,
     Response,
@@ -151,17 +151,6 @@ def import_images(server: RunningServer, records: list[dict[str, Any]]) -> None:
         engine.dispose()
 
 
-def add_key(server: RunningServer, pin: str) -> Credentials:
-    """Create an access key in a running server's database, as `cocvm keys create` does."""
-    engine = create_catalog_engine(server.database_url)
-    try:
-        box = load_secret_box(server.environment["COCVM_SERVER_KEY_FILE"], create=False)
-        new_key = create_access_key(engine, box, pin)
-    finally:
-        engine.dispose()
-    return Credentials(new_key.access_key, new_key.secret_key, pin)
-
-
 def start_module_server(
     request: pytest.FixtureRequest,
     store: str,
@@ -181,7 +170,7 @@ def start_module_server(
 def strict_server(
     store: str, request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[RunningServer]:
-    """A strict coc-vm server that logs at DEBUG, so the log check sees everything it writes."""
+    """A strict coc-vm server that logs at DEBUG, so the log check reads everything it writes."""
     yield from start_module_server(
         request, store, tmp_path_factory, "auth-strict", "--log-level", "DEBUG"
     )
@@ -273,7 +262,7 @@ def test_strict_unknown_key_like_wrong_secret(strict_server: RunningServer) -> N
 
 def test_key_changes_apply_to_next_request(server_factory: StartServer, database_url: str) -> None:
     server = server_factory(database_url=database_url)
-    credentials = add_key(server, "dora")
+    credentials = server.add_key("dora")
     assert send(server, credentials=credentials).status == 200
 
     disabled = server.cocvm("keys", "disable", credentials.access_key)
@@ -347,7 +336,7 @@ def test_strict_signed_date_changed(strict_server: RunningServer) -> None:
 
 
 def test_strict_host_changed(strict_server: RunningServer) -> None:
-    # The server sees Host 127.0.0.1:PORT, but the client signed another host.
+    # The server receives Host 127.0.0.1:PORT, but the client signed another host.
     reply = send(strict_server, signed_endpoint="127.0.0.1:1")
 
     assert_access_error(reply, "sign result is not same")
@@ -407,7 +396,7 @@ def test_strict_unsigned_nonce_repeats(strict_server: RunningServer) -> None:
 
 def test_strict_undecryptable_secret(strict_server: RunningServer) -> None:
     # Simulate `cocvm keys create` run with another server key than the server's.
-    credentials = add_key(strict_server, "erin")
+    credentials = strict_server.add_key("erin")
     other_box = SecretBox(Fernet.generate_key())
     engine = create_catalog_engine(strict_server.database_url)
     with engine.begin() as connection:
@@ -503,7 +492,7 @@ def test_emulator_unknown_key_is_pin(emulator_server: RunningServer) -> None:
 
 
 def test_emulator_disabled_key_rejected(emulator_server: RunningServer) -> None:
-    credentials = add_key(emulator_server, "gina")
+    credentials = emulator_server.add_key("gina")
     disabled = emulator_server.cocvm("keys", "disable", credentials.access_key)
     assert disabled.returncode == 0, disabled.stderr.decode()
 
@@ -545,12 +534,12 @@ VISIBILITY_RECORDS = [
 
 
 class Tenants:
-    """A server whose catalog holds the visibility records, and a key for each pin."""
+    """A server whose catalog contains the visibility records, and a key for each pin."""
 
     def __init__(self, server: RunningServer) -> None:
         self.server = server
         import_images(server, VISIBILITY_RECORDS)
-        self.keys = {pin: add_key(server, pin) for pin in ("alice", "bob", "dave")}
+        self.keys = {pin: server.add_key(pin) for pin in ("alice", "bob", "dave")}
         reply = send(server, f"{IMAGES}?imageSource=public&pageSize=10")
         self.public_id: str = result_of(reply)["images"][0]["imageId"]
 
@@ -702,8 +691,8 @@ def test_launch_permission_needs_private(vm_tenants: Tenants, query: str) -> Non
 
 
 def test_strict_log_holds_no_secret(strict_server: RunningServer) -> None:
-    # Last in this module, so that the log holds every request sent to this server.
-    other = add_key(strict_server, "frank")
+    # Last in this module, so that the log contains every request sent to this server.
+    other = strict_server.add_key("frank")
     send(strict_server, credentials=other)
     send(strict_server, credentials=random_credentials(other.access_key))
     send(strict_server, algorithm=ALGORITHM_V2, signed_header_names=GO_SDK_SIGNED_HEADERS)

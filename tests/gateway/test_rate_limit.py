@@ -18,9 +18,6 @@ from prometheus_client.parser import text_string_to_metric_families
 from cocvm.errors import RateLimitExceeded
 from cocvm.gateway.rate_limit import InProcessRateLimiter, RateLimiter, create_rate_limiter
 from cocvm.signing import ALGORITHM_V2, ALGORITHM_V3, sign_request_parts
-from cocvm.store.database import create_catalog_engine
-from cocvm.store.keys import create_access_key
-from cocvm.store.secret_box import load_secret_box
 from conftest import Credentials, Response, RunningServer, free_port, http_request, start_server
 from services import RedisServer
 
@@ -328,17 +325,6 @@ def own_redis() -> Iterator[RedisServer]:
         server.cleanup()
 
 
-def add_key(server: RunningServer, pin: str) -> Credentials:
-    """Create an access key in a running server's database, as `cocvm keys create` does."""
-    engine = create_catalog_engine(server.database_url)
-    try:
-        box = load_secret_box(server.environment["COCVM_SERVER_KEY_FILE"], create=False)
-        new_key = create_access_key(engine, box, pin)
-    finally:
-        engine.dispose()
-    return Credentials(new_key.access_key, new_key.secret_key, pin)
-
-
 def send(
     server: RunningServer,
     *,
@@ -416,7 +402,7 @@ def assert_rate_limited(reply: Response) -> None:
 
 def test_server_fourth_request_in_second_limited(three_per_second: RunningServer) -> None:
     server = three_per_second
-    other = add_key(server, "other")
+    other = server.add_key("other")
 
     wait_for_next_second()
     replies = [send(server) for _ in range(4)]

@@ -47,7 +47,7 @@ CHINA_STANDARD_TIME = timezone(timedelta(hours=8))
 
 @dataclass(frozen=True)
 class Image:
-    """One catalog image, as the model sees it."""
+    """One catalog image, as the model represents it."""
 
     image_id: str
     region_id: str
@@ -180,7 +180,7 @@ def matches(image: Image, query: Query) -> bool:
         return False
     if query.status is not None and image.status != query.status:
         return False
-    # launchPermission=all asks for every private image, shared or not.
+    # launchPermission=all requests every private image, shared or not.
     if query.launch_permission in (None, "all"):
         return True
     return image.launch_permission == query.launch_permission

@@ -268,7 +268,7 @@ MISSING_TABLE_MESSAGES = {
     "postgresql": 'UndefinedTable: relation "no_such_table" does not exist',
 }
 
-# What each driver reports for a NULL name, without the row that holds it.
+# What each driver reports for a NULL name, without the row that contains it.
 NAME_NOT_NULL_MESSAGES = {
     "sqlite": "IntegrityError: NOT NULL constraint failed: images.name",
     "postgresql": 'NotNullViolation: null value in column "name" of relation "images" violates '

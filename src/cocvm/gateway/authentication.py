@@ -4,7 +4,7 @@ Modes (`cocvm serve --auth`):
 - `strict` (default): every request needs a valid JDCLOUD2 or JDCLOUD3 signature by an enabled key,
   a request time within the allowed clock skew, and a signed nonce not seen before.
 - `emulator`: for testing client code. Any well-formed signed request is accepted without checking
-  the secret, the clock or nonces; the caller's pin is the key's pin when the key is known, else the
+  the secret, the clock or nonces. The caller's pin is the key's pin when the key is known, else the
   access key id itself, so a test can act as many tenants just by using different keys.
 - `off`: no check at all and every caller is anonymous (public images only): for benchmarks and
   trusted networks.
@@ -54,7 +54,7 @@ _SECRET_CACHE_SIZE = 10_000
 
 
 class AuthMode(enum.StrEnum):
-    """How the gateway checks callers."""
+    """The way the gateway checks callers: strict, emulator or off."""
 
     STRICT = "strict"
     EMULATOR = "emulator"

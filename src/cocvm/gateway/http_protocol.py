@@ -2,8 +2,8 @@
 
 - Raw UTF-8 in the request target. JD Cloud's contract lets a query carry raw UTF-8 bytes, but the
   llhttp parser inside httptools rejects any byte above 0x7F in a URL. The protocol percent-encodes
-  such bytes in the request line before the parser sees them; the query decoder and the signature
-  check decode percent-escapes anyway, so the application sees the same values.
+  such bytes in the request line before the parser reads them. The query decoder and the signature
+  check decode percent-escapes anyway, so the application gets the same values.
 - Requests the parser rejects get JD Cloud's JSON envelope (400 `HTTP_BAD_REQUEST`) instead of
   uvicorn's plain-text reply, and a request line too long for the parser's URL limit (64 KiB) gets
   the 414 `HTTP_URI_TOO_LONG` envelope. Shorter lines over 8 KiB reach the application, which

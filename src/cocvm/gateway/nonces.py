@@ -87,7 +87,7 @@ class RedisNonceStore:
         return bool(stored)
 
     async def ping(self) -> bool:
-        """Return whether Redis answers."""
+        """Return whether Redis responds."""
         try:
             return bool(await self._client.ping())
         except (redis.exceptions.RedisError, OSError):

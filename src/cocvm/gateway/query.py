@@ -1,8 +1,9 @@
 """Decoding of query strings the way JD Cloud's clients write them.
 
-Clients flatten arrays into 1-based indexed names (`ids.1=a&ids.2=b`), so an array is ordered by the
-number after the dot, not by where the pair stands or how the number sorts as text (`ids.10` comes
-after `ids.9`). The Python SDK does not percent-encode values, so a query may carry raw UTF-8 bytes.
+Clients flatten arrays into 1-based indexed names (`ids.1=a&ids.2=b`), so an array is ordered by
+the number after the dot, not by the position of the pair or how the number sorts as text (`ids.10`
+comes after `ids.9`). Values may arrive percent-encoded or as raw UTF-8 bytes. JD Cloud's Python SDK
+percent-encodes them but leaves `&`, `=` and `?` inside a value unescaped.
 Like `application/x-www-form-urlencoded`, `+` means a space.
 """
 

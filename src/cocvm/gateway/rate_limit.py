@@ -192,7 +192,7 @@ class SharedRateLimiter:
         self._suppressed_warnings = 0
 
     async def ping(self) -> bool:
-        """Return whether the counters' storage answers."""
+        """Return whether the counters' storage responds."""
         try:
             return bool(await self._storage.check())
         except StorageError:

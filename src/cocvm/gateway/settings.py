@@ -16,7 +16,7 @@ DEFAULT_REGIONS = ("cn-north-1", "cn-east-1", "cn-east-2", "cn-south-1", "cn-hon
 
 
 class ServerSettings(msgspec.Struct, frozen=True, kw_only=True):
-    """What one `cocvm serve` runs with; every worker process reads the same settings."""
+    """The settings of one `cocvm serve`, which every worker process reads alike."""
 
     database_url: str
     profile: Profile = Profile.COC_VM
@@ -32,7 +32,7 @@ class ServerSettings(msgspec.Struct, frozen=True, kw_only=True):
     rate_limit_per_second: int = DEFAULT_REQUESTS_PER_SECOND
     rate_limit_per_minute: int = DEFAULT_REQUESTS_PER_MINUTE
     pool: PoolSettings = PoolSettings()
-    # The longest request line accepted, in bytes; JD Cloud's gateway answers 414 past 8 KiB.
+    # The longest request line accepted, in bytes; JD Cloud's gateway returns 414 past 8 KiB.
     max_request_line_bytes: int = 8192
 
     def to_environment(self) -> None:

@@ -152,7 +152,7 @@ def _validation_error(
     return CatalogFileError(record_number, field, _explained(reason, field), line_number)
 
 
-# What a field must look like, for msgspec's reasons that quote a regular expression or no choices.
+# The expected format of fields whose msgspec errors quote a regular expression.
 _FIELD_FORMATS = {
     "imageId": "expected `img-` followed by 1 to 60 lowercase letters or digits",
     "regionId": "expected lowercase letters, digits and `-`, such as cn-north-1",

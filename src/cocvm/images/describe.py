@@ -56,7 +56,7 @@ class ImageService:
         scope = visible_scope(params.image_source, caller, self._profile)
 
         # Delisted public and thirdparty images are hidden from listings unless `offline=true`
-        # asks for them; a lookup by ids returns them whatever `offline` says.
+        # requests them. A lookup by ids returns them whatever the value of `offline`.
         offline: bool | None = None
         if not params.ids and params.image_source in DELISTABLE_SOURCES:
             offline = bool(params.offline)
@@ -84,7 +84,7 @@ class ImageService:
             architecture=params.architecture,
             status=params.status,
             root_device_type=params.root_device_type,
-            # `all` asks for every private image, shared or not, so it filters nothing.
+            # `all` requests every private image, shared or not, so it filters nothing.
             launch_permission=None
             if params.launch_permission == "all"
             else params.launch_permission,

@@ -85,7 +85,7 @@ class DiskAttachment(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=T
 
 
 class ChargeInfo(msgspec.Struct, forbid_unknown_fields=True):
-    """How a marketplace image is charged."""
+    """The charging terms of a marketplace image."""
 
     serviceCode: str = ""
     formula: list[str] = msgspec.field(default_factory=list)
@@ -147,7 +147,7 @@ class ImageRecord(msgspec.Struct, forbid_unknown_fields=True):
 
     @property
     def create_timestamp(self) -> int:
-        """createTime as seconds since the Unix epoch (the record holds China Standard Time)."""
+        """createTime as seconds since the Unix epoch (the record stores China Standard Time)."""
         local = _parse_create_time(self.createTime)
         return int(local.replace(tzinfo=CHINA_STANDARD_TIME).timestamp())
 

@@ -23,7 +23,7 @@ from cocvm.store.query import OPEN_SOURCES
 
 @dataclass(frozen=True, slots=True)
 class Caller:
-    """Who sent a request: the pin that owns its access key, or None for an anonymous caller."""
+    """The sender of a request: the pin that owns its access key, or None when anonymous."""
 
     pin: str | None = None
     access_key: str | None = None

@@ -93,11 +93,11 @@ class PostgresCatalogReader:
         return StoredKey(access_key, row[0], row[1], row[2], row[3])
 
     def catalog_version(self) -> None:
-        """Return None: other servers write to the same database, so answers are never cached."""
+        """Return None: other servers write to the same database, so responses are never cached."""
         return None
 
     async def ping(self) -> None:
-        """Check that the database answers."""
+        """Check that the database responds."""
 
         async def run(connection: asyncpg.Connection) -> Any:
             return await connection.fetchval("SELECT 1")

@@ -26,11 +26,11 @@ class CatalogReader(Protocol):
 
     def catalog_version(self) -> int | None:
         """Return a number that changes whenever the catalog or the keys change, if the store
-        can tell cheaply; None means it cannot, and answers must not be cached."""
+        can tell cheaply; None means it cannot, and responses must not be cached."""
         ...
 
     async def ping(self) -> None:
-        """Raise StoreUnavailableError unless the store answers."""
+        """Raise StoreUnavailableError unless the store responds."""
         ...
 
     async def close(self) -> None:
